@@ -1,0 +1,1 @@
+"""Feeds: contracts (assets_config/feeds/*.yaml), readers for xlsx/csv landing files, typing."""
