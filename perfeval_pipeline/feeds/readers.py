@@ -142,9 +142,12 @@ def read_xlsx_sheets(path: Path) -> dict[str, pd.DataFrame]:
         header = [_excel_cell_text(v) for v in df.iloc[0].tolist()]
         body = df.iloc[1:].map(_excel_cell_text)
         body.columns = header
-        # Trailing fully empty rows are formatting, not data.
+        # Index = data-row position as in a CSV frame (spreadsheet row - 2), kept through the drop below
+        # so each row still cites its real spreadsheet row.
+        body.index = body.index - 1
+        # Fully empty rows are formatting, not data.
         body = body.loc[~(body == "").all(axis=1)] if len(body) else body
-        out[str(name)] = body.reset_index(drop=True)
+        out[str(name)] = body
     return out
 
 
@@ -162,7 +165,7 @@ def _to_raw_table(
     frame = frame.astype(object).where(frame.notna(), "")
     frame["_source_file"] = rel_file
     frame["_source_sheet"] = sheet or ""
-    frame["_source_row"] = range(2, len(frame) + 2)
+    frame["_source_row"] = df.index.to_numpy(dtype="int64") + 2
     frame["_row_hash"] = row_hashes(df.reset_index(drop=True))
     table = RawTable(contract, frame, rel_file, sheet, units, unmapped)
     return table, issues

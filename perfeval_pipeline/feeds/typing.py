@@ -99,5 +99,6 @@ def type_table(table: RawTable) -> pd.DataFrame:
     frame = pd.DataFrame(out, index=raw.index)
     for c in SOURCE_COLUMNS:
         frame[c] = raw[c].values
-    frame[PARSE_ERRORS] = errors.str.rstrip("; ").replace("", None)
+    # A typed text column: all-missing object columns would store as Parquet null type and drift.
+    frame[PARSE_ERRORS] = errors.str.rstrip("; ").replace("", pd.NA).astype("string")
     return frame

@@ -1,0 +1,86 @@
+"""Assemble result.json: everything a form shows, with every figure's provenance handle
+(indicator id, numerator/denominator, evidence row count). Schema: ARCHITECTURE.md § result.json."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from perfeval_pipeline.config import Department
+from perfeval_pipeline.indicators.compute import IndicatorResults
+from perfeval_pipeline.indicators.framework import Framework
+from perfeval_pipeline.scoring.score import Scorecard
+
+SCHEMA_VERSION = 1
+
+
+def header(dept: Department, year: int, evaluation_type: str, profile: dict) -> dict:
+    date = profile.get("evaluation_date")
+    date = pd.Timestamp(date) if date is not None and not pd.isna(date) else None
+    return {
+        "title": f"{dept.city}财政支出绩效评价结果反馈表",
+        "organizer": dept.finance_bureau,
+        "department_code": dept.code,
+        "department_name": dept.name,
+        "evaluation_type": evaluation_type,
+        "year": year,
+        "year_text": f"{year}年",
+        "evaluator": profile.get("evaluator"),
+        "evaluation_date": date.date().isoformat() if date is not None else None,
+        "evaluation_period": f"{date.year}年{date.month}月" if date is not None else None,
+    }
+
+
+def indicator_records(framework: Framework, indicators: IndicatorResults, scorecard: Scorecard) -> list[dict]:
+    out = []
+    for spec in framework.all:
+        v = indicators.get(spec.id)
+        rec = {
+            "id": v.id, "name": v.name, "level1": v.level1, "level2": v.level2, "statistic": not spec.scored,
+            "unit": v.unit, "value": v.value, "display": v.display, "numerator": v.numerator,
+            "denominator": v.denominator, "reason": v.reason, "evidence_rows": v.evidence_rows,
+            "by_unit": v.by_unit, "items": v.items,
+        }
+        if spec.scored:
+            s = scorecard.get(spec.id)
+            rec.update({"points": s.points, "score": s.score, "deduction": s.deduction,
+                        "deduction_reason": s.deduction_reason, "rule": s.rule, "target": s.target,
+                        "target_source": s.target_source, "workpaper_deduction": s.workpaper_deduction,
+                        "workpaper_refs": s.workpaper_refs})
+        out.append(rec)
+    return out
+
+
+def build_result(
+    dept: Department, year: int, evaluation_type: str, framework: Framework, indicators: IndicatorResults,
+    scorecard: Scorecard, findings: dict, profile: dict, quality: dict,
+) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "department": dept.code,
+        "year": year,
+        "status": "evaluated",
+        "header": header(dept, year, evaluation_type, profile),
+        "framework": {"name": framework.name, "title": framework.title},
+        "total_score": scorecard.total,
+        "max_points": scorecard.max_points,
+        "grade": scorecard.grade,
+        "levels": scorecard.level1,
+        "level2": scorecard.level2,
+        "indicators": indicator_records(framework, indicators, scorecard),
+        "narrative": findings["narrative"],
+        "problems": findings["problems"],
+        "recommendations": findings["recommendations"],
+        "quality": quality,
+    }
+
+
+def blocked_result(dept: Department, year: int, evaluation_type: str, reasons: list[str]) -> dict:
+    """What a partition whose blocking checks failed reports instead of a score."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "department": dept.code,
+        "year": year,
+        "status": "blocked",
+        "header": header(dept, year, evaluation_type, {}),
+        "blocked_reasons": reasons,
+    }

@@ -1,0 +1,2 @@
+"""Orchestration: the thin Dagster shell. Assets and checks only wire the stage functions to
+department × year partitions, the store, and materialization metadata."""
