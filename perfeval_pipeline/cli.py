@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from perfeval_pipeline.config import project_root, settings
 
@@ -23,7 +22,9 @@ def _select(args) -> list[tuple[str, int]]:
         cfg.department(d)  # unknown → clear error naming departments.yaml
     unknown_years = [y for y in years if y not in cfg.years]
     if unknown_years:
-        raise SystemExit(f"year(s) {unknown_years} not in assets_config/pipeline.yaml years {list(cfg.years)}")
+        raise SystemExit(
+            f"year(s) {unknown_years} not in assets_config/pipeline.yaml years {list(cfg.years)}"
+        )
     return [(d, y) for d in departments for y in years]
 
 
@@ -32,9 +33,16 @@ def cmd_demo(args) -> int:
 
     cfg = settings()
     started = time.perf_counter()
-    written = generate_demo(cfg.landing_dir, departments=args.department, years=args.year,
-                            overwrite=args.overwrite, progress=_progress)
-    _progress(f"demo: {len(written)} files written under {cfg.landing_dir} in {time.perf_counter() - started:.1f}s")
+    written = generate_demo(
+        cfg.landing_dir,
+        departments=args.department,
+        years=args.year,
+        overwrite=args.overwrite,
+        progress=_progress,
+    )
+    _progress(
+        f"demo: {len(written)} files written under {cfg.landing_dir} in {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 
@@ -45,15 +53,17 @@ def cmd_run(args) -> int:
     selected = _select(args)
     started = time.perf_counter()
     ok = run_partitions(selected, progress=_progress)
-    _progress(f"run: {len(selected)} partition(s) in {time.perf_counter() - started:.1f}s; "
-              f"results under {settings().reports_dir}")
+    _progress(
+        f"run: {len(selected)} partition(s) in {time.perf_counter() - started:.1f}s; "
+        f"results under {settings().reports_dir}"
+    )
     return 0 if ok else 1
 
 
 def cmd_validate(args) -> int:
     """Ingest and check landing data without Dagster: a data engineer's first look at a new folder."""
     from perfeval_pipeline.feeds.contracts import load_contracts
-    from perfeval_pipeline.feeds.ingest import ingest_feed
+    from perfeval_pipeline.quality.stage import ingest_feed
 
     all_ok = True
     for department, year in _select(args):
@@ -61,13 +71,17 @@ def cmd_validate(args) -> int:
             q = ingest_feed(feed, department, year)
             s = q.summary()
             status = "ok" if q.passed else "BLOCKED"
-            print(f"{department} {year} {feed:15s} {status:8s} read {s['rows_read']:>7} kept {s['rows_kept']:>7} "
-                  f"quarantined {s['rows_quarantined']:>5}")
+            print(
+                f"{department} {year} {feed:15s} {status:8s} read {s['rows_read']:>7} kept {s['rows_kept']:>7} "
+                f"quarantined {s['rows_quarantined']:>5}"
+            )
             for issue in s["structural_issues"]:
                 print(f"    structural: {issue}")
             for table, ts in s["tables"].items():
                 for o in ts["failed_expectations"]:
-                    print(f"    {table}: {o['reason']}: {o['rows_quarantined']} row(s), e.g. {', '.join(o['samples'][:2])}")
+                    print(
+                        f"    {table}: {o['reason']}: {o['rows_quarantined']} row(s), e.g. {', '.join(o['samples'][:2])}"
+                    )
             all_ok &= q.passed
     return 0 if all_ok else 1
 
@@ -77,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def selection(p):
-        p.add_argument("--department", "-d", action="append", help="department code (repeatable); default all")
+        p.add_argument(
+            "--department", "-d", action="append", help="department code (repeatable); default all"
+        )
         p.add_argument("--year", "-y", action="append", type=int, help="year (repeatable); default all")
 
     p = sub.add_parser("demo", help="write the deterministic demo landing data")

@@ -84,27 +84,54 @@ class _Context:
 
 
 def build_context(
-    dept: Department, year: int, indicators: IndicatorResults, scorecard: Scorecard,
-    workpaper: pd.DataFrame | None, profile: dict,
+    dept: Department,
+    year: int,
+    indicators: IndicatorResults,
+    scorecard: Scorecard,
+    workpaper: pd.DataFrame | None,
+    profile: dict,
 ) -> _Context:
     ind = {v.id: v.to_dict() for v in indicators.values}
-    sc = {s.id: {"score": s.score, "points": s.points, "deduction": s.deduction, "target": s.target,
-                 "target_source": s.target_source} for s in scorecard.indicators}
+    sc = {
+        s.id: {
+            "score": s.score,
+            "points": s.points,
+            "deduction": s.deduction,
+            "target": s.target,
+            "target_source": s.target_source,
+        }
+        for s in scorecard.indicators
+    }
     wp: dict[str, list[dict]] = {}
     if workpaper is not None and len(workpaper):
         for rec in workpaper.to_dict("records"):
             wp.setdefault(str(rec.get("finding_code") or ""), []).append(rec)
-    rules_hit = {v.id: [it["rule"] for it in v.items] for v in indicators.values if v.items
-                 and isinstance(v.items[0], dict) and "rule" in v.items[0]}
-    rule_rows = {v.id: {it["rule"]: it["rows"] for it in v.items} for v in indicators.values
-                 if v.id in rules_hit}
+    rules_hit = {
+        v.id: [it["rule"] for it in v.items]
+        for v in indicators.values
+        if v.items and isinstance(v.items[0], dict) and "rule" in v.items[0]
+    }
+    rule_rows = {
+        v.id: {it["rule"]: it["rows"] for it in v.items} for v in indicators.values if v.id in rules_hit
+    }
     view = DepartmentView(dept, dept.peer_groups[0] if dept.peer_groups else None)
     date = profile.get("evaluation_date")
     if isinstance(date, pd.Timestamp):
         profile = {**profile, "evaluation_date_text": f"{date.year} 年 {date.month} 月 {date.day} 日"}
     profile.setdefault("evaluation_date_text", "")
-    return _Context(_env(dept), {"ind": ind, "sc": sc, "wp": wp, "dept": view, "year": year, "profile": profile,
-                     "rules_hit": rules_hit, "rule_rows": rule_rows})
+    return _Context(
+        _env(dept),
+        {
+            "ind": ind,
+            "sc": sc,
+            "wp": wp,
+            "dept": view,
+            "year": year,
+            "profile": profile,
+            "rules_hit": rules_hit,
+            "rule_rows": rule_rows,
+        },
+    )
 
 
 def _part_text(part: dict, ctx: _Context, title: str) -> tuple[str, list[str], list[str]]:
@@ -141,21 +168,30 @@ def compose_problems(config: dict, ctx: _Context) -> tuple[list[dict], list[dict
             if item.get("ordinals") and len(texts) > 1:
                 texts = [ordinal(i) + t for i, t in enumerate(texts)]
             body = item.get("lead", "") + "".join(texts) if texts else ""
-            items.append({
-                "no": f"({len(items) + 1})",
-                "title": title,
-                "text": f"{title}。{body}",
-                "cites": [c for p in fired for c in p[1]],
-                "workpaper_refs": [r for p in fired for r in p[2]],
-            })
+            items.append(
+                {
+                    "no": f"({len(items) + 1})",
+                    "title": title,
+                    "text": f"{title}。{body}",
+                    "cites": [c for p in fired for c in p[1]],
+                    "workpaper_refs": [r for p in fired for r in p[2]],
+                }
+            )
         if not items:
             continue
         no = group_number(len(problems))
         problems.append({"no": no, "id": group["id"], "title": ctx.render(group["title"]), "items": items})
         rec = group.get("recommendation")
         if rec:
-            recommendations.append({"no": no, "problem_id": group["id"], "title": ctx.render(rec["title"]),
-                                    "text": ctx.render(rec["text"]), "cites": _cites(rec["text"])})
+            recommendations.append(
+                {
+                    "no": no,
+                    "problem_id": group["id"],
+                    "title": ctx.render(rec["title"]),
+                    "text": ctx.render(rec["text"]),
+                    "cites": _cites(rec["text"]),
+                }
+            )
     return problems, recommendations
 
 
@@ -169,11 +205,19 @@ def compose_narrative(config: dict, ctx: _Context) -> dict:
 
 
 def compose_findings(
-    dept: Department, year: int, indicators: IndicatorResults, scorecard: Scorecard,
-    workpaper: pd.DataFrame | None, profile: dict, config: dict | None = None,
+    dept: Department,
+    year: int,
+    indicators: IndicatorResults,
+    scorecard: Scorecard,
+    workpaper: pd.DataFrame | None,
+    profile: dict,
+    config: dict | None = None,
 ) -> dict:
     config = config or load_findings_config()
     ctx = build_context(dept, year, indicators, scorecard, workpaper, profile)
     problems, recommendations = compose_problems(config, ctx)
-    return {"narrative": compose_narrative(config, ctx), "problems": problems,
-            "recommendations": recommendations}
+    return {
+        "narrative": compose_narrative(config, ctx),
+        "problems": problems,
+        "recommendations": recommendations,
+    }

@@ -35,24 +35,50 @@ def indicator_records(framework: Framework, indicators: IndicatorResults, scorec
     for spec in framework.all:
         v = indicators.get(spec.id)
         rec = {
-            "id": v.id, "name": v.name, "level1": v.level1, "level2": v.level2, "statistic": not spec.scored,
-            "unit": v.unit, "value": v.value, "display": v.display, "numerator": v.numerator,
-            "denominator": v.denominator, "reason": v.reason, "evidence_rows": v.evidence_rows,
-            "by_unit": v.by_unit, "items": v.items,
+            "id": v.id,
+            "name": v.name,
+            "level1": v.level1,
+            "level2": v.level2,
+            "statistic": not spec.scored,
+            "unit": v.unit,
+            "value": v.value,
+            "display": v.display,
+            "numerator": v.numerator,
+            "denominator": v.denominator,
+            "reason": v.reason,
+            "evidence_rows": v.evidence_rows,
+            "by_unit": v.by_unit,
+            "items": v.items,
         }
         if spec.scored:
             s = scorecard.get(spec.id)
-            rec.update({"points": s.points, "score": s.score, "deduction": s.deduction,
-                        "deduction_reason": s.deduction_reason, "rule": s.rule, "target": s.target,
-                        "target_source": s.target_source, "workpaper_deduction": s.workpaper_deduction,
-                        "workpaper_refs": s.workpaper_refs})
+            rec.update(
+                {
+                    "points": s.points,
+                    "score": s.score,
+                    "deduction": s.deduction,
+                    "deduction_reason": s.deduction_reason,
+                    "rule": s.rule,
+                    "target": s.target,
+                    "target_source": s.target_source,
+                    "workpaper_deduction": s.workpaper_deduction,
+                    "workpaper_refs": s.workpaper_refs,
+                }
+            )
         out.append(rec)
     return out
 
 
 def build_result(
-    dept: Department, year: int, evaluation_type: str, framework: Framework, indicators: IndicatorResults,
-    scorecard: Scorecard, findings: dict, profile: dict, quality: dict,
+    dept: Department,
+    year: int,
+    evaluation_type: str,
+    framework: Framework,
+    indicators: IndicatorResults,
+    scorecard: Scorecard,
+    findings: dict,
+    profile: dict,
+    quality: dict,
 ) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,

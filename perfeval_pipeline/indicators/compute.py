@@ -75,11 +75,21 @@ class IndicatorResults:
 def compute_indicator(spec: IndicatorSpec, views: dict[str, pd.DataFrame], dept: Department):
     result = compute_measure(spec, views, dept)
     value = IndicatorValue(
-        id=spec.id, name=spec.name, level1=spec.level1, level2=spec.level2, points=spec.points,
-        unit=spec.unit, display_kind=spec.display, value=result.value,
-        display=display(result.value, spec.display), numerator=result.numerator,
-        denominator=result.denominator, reason=result.reason, evidence_rows=len(result.evidence),
-        by_unit=result.by_unit, items=result.items,
+        id=spec.id,
+        name=spec.name,
+        level1=spec.level1,
+        level2=spec.level2,
+        points=spec.points,
+        unit=spec.unit,
+        display_kind=spec.display,
+        value=result.value,
+        display=display(result.value, spec.display),
+        numerator=result.numerator,
+        denominator=result.denominator,
+        reason=result.reason,
+        evidence_rows=len(result.evidence),
+        by_unit=result.by_unit,
+        items=result.items,
     )
     return value, result.evidence
 

@@ -95,12 +95,17 @@ def parse_framework(raw: dict, name: str, source: str = "<dict>") -> Framework:
     for lname, level in levels.items():
         total = sum(s.points for s in indicators if s.level1 == lname)
         if abs(total - float(level["points"])) > 1e-9:
-            raise FrameworkError(f"{source}: level {lname} declares {level['points']} points, indicators sum to {total}")
+            raise FrameworkError(
+                f"{source}: level {lname} declares {level['points']} points, indicators sum to {total}"
+            )
     declared = float(raw.get("total_points", 100))
     if abs(sum(s.points for s in indicators) - declared) > 1e-9:
-        raise FrameworkError(f"{source}: indicator points sum to {sum(s.points for s in indicators)}, not {declared}")
-    return Framework(name=name, title=raw.get("name", name), levels=levels,
-                     indicators=indicators, statistics=statistics)
+        raise FrameworkError(
+            f"{source}: indicator points sum to {sum(s.points for s in indicators)}, not {declared}"
+        )
+    return Framework(
+        name=name, title=raw.get("name", name), levels=levels, indicators=indicators, statistics=statistics
+    )
 
 
 @cache

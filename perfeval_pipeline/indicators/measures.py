@@ -61,13 +61,22 @@ class _Side:
     table: str
 
 
-def _aggregate(views: dict[str, pd.DataFrame], side: dict, dept: Department, group: tuple | None = None) -> _Side:
+def _aggregate(
+    views: dict[str, pd.DataFrame], side: dict, dept: Department, group: tuple | None = None
+) -> _Side:
     if "quota" in side:
         quota = dept.staffing_quota
         if not quota:
             raise NotComputable("departments.yaml gives no staffing_quota for this department")
-        rows = pd.DataFrame({"_source_file": "assets_config/departments.yaml", "_source_sheet": dept.code,
-                             "_source_row": 0, "_row_hash": list(quota), "amount": list(quota.values())})
+        rows = pd.DataFrame(
+            {
+                "_source_file": "assets_config/departments.yaml",
+                "_source_sheet": dept.code,
+                "_source_row": 0,
+                "_row_hash": list(quota),
+                "amount": list(quota.values()),
+            }
+        )
         return _Side(float(sum(quota.values())), rows, "config.staffing_quota")
     name = side["table"]
     frame = _table(views, name)
@@ -104,8 +113,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _records(rows: pd.DataFrame, columns: list[str]) -> list[dict]:
-    cols = [c for c in columns if c in rows.columns] + [c for c in ("_source_file", "_source_sheet", "_source_row")
-                                                         if c in rows.columns]
+    cols = [c for c in columns if c in rows.columns] + [
+        c for c in ("_source_file", "_source_sheet", "_source_row") if c in rows.columns
+    ]
     out = rows[cols].astype(object).where(rows[cols].notna(), None).to_dict("records")
     for rec in out:
         for k, v in rec.items():
@@ -129,19 +139,30 @@ def _ratio(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
             d = _aggregate(views, m["denominator"], dept, (col, key))
             value = n.total / d.total + offset if d.total else None
             name = dept.unit_name(key) if col == "unit_code" else key
-            by_unit.append({"key": key, "name": name, "value": value, "numerator": n.total, "denominator": d.total})
+            by_unit.append(
+                {"key": key, "name": name, "value": value, "numerator": n.total, "denominator": d.total}
+            )
     items = []
     if "items_where" in m:
-        items = [u for u in by_unit if u["value"] is not None
-                 and bool(pd.eval(m["items_where"], local_dict={"value": u["value"]}))]
+        items = [
+            u
+            for u in by_unit
+            if u["value"] is not None and bool(pd.eval(m["items_where"], local_dict={"value": u["value"]}))
+        ]
     if "items_where_rows" in m:
         frame = _table(views, m["denominator"]["table"])
         items = _records(frame[_mask(frame, m["items_where_rows"])], m.get("items", []))
     if den.total == 0:
         where = m["denominator"].get("where") or "all rows"
-        return MeasureResult(None, num.total, den.total,
-                             f"denominator is 0 ({den.table}, {where}: {len(den.rows)} rows)",
-                             by_unit, items, evidence)
+        return MeasureResult(
+            None,
+            num.total,
+            den.total,
+            f"denominator is 0 ({den.table}, {where}: {len(den.rows)} rows)",
+            by_unit,
+            items,
+            evidence,
+        )
     return MeasureResult(num.total / den.total + offset, num.total, den.total, None, by_unit, items, evidence)
 
 
@@ -154,8 +175,15 @@ def _total(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
         col = m["by"]
         for key in sorted(set(frame[col].dropna())):
             s = _aggregate(views, m, dept, (col, key))
-            by_unit.append({"key": key, "name": dept.unit_name(key) if col == "unit_code" else key,
-                            "value": s.total, "numerator": s.total, "denominator": None})
+            by_unit.append(
+                {
+                    "key": key,
+                    "name": dept.unit_name(key) if col == "unit_code" else key,
+                    "value": s.total,
+                    "numerator": s.total,
+                    "denominator": None,
+                }
+            )
     evidence = _evidence(spec.id, "value", side)
     if len(frame) == 0 and not m.get("empty_table") == "zero":
         return MeasureResult(None, None, None, f"{m['table']} has no rows", by_unit, [], evidence)
@@ -165,20 +193,37 @@ def _total(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
 def _count(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
     m = spec.measure
     frame = _table(views, m["table"])
-    side = _aggregate(views, {"table": m["table"], "where": m.get("where"), "count": "rows",
-                              **({"distinct": m["distinct"]} if "distinct" in m else {})}, dept)
+    side = _aggregate(
+        views,
+        {
+            "table": m["table"],
+            "where": m.get("where"),
+            "count": "rows",
+            **({"distinct": m["distinct"]} if "distinct" in m else {}),
+        },
+        dept,
+    )
     items = _records(frame.loc[side.rows.index], m.get("items", [])) if m.get("items") else []
     evidence = _evidence(spec.id, "item", side)
     if len(frame) == 0 and m.get("empty_table", "zero" if not m.get("where") else "not_computable") != "zero":
         return MeasureResult(None, None, None, f"{m['table']} has no rows to judge", [], items, evidence)
-    return MeasureResult(float(len(side.rows)), float(len(side.rows)), float(len(frame)), None, [], items, evidence)
+    return MeasureResult(
+        float(len(side.rows)), float(len(side.rows)), float(len(frame)), None, [], items, evidence
+    )
 
 
 def _rule_hits(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
     hits, frames, items = 0, [], []
     for rule_id, rule in spec.measure["rules"].items():
-        side = _aggregate(views, {"table": rule["table"], "where": rule.get("where"),
-                                  **({"distinct": rule["distinct"]} if "distinct" in rule else {})}, dept)
+        side = _aggregate(
+            views,
+            {
+                "table": rule["table"],
+                "where": rule.get("where"),
+                **({"distinct": rule["distinct"]} if "distinct" in rule else {}),
+            },
+            dept,
+        )
         rows = _table(views, rule["table"]).loc[side.rows.index]
         frames.append(_evidence(spec.id, rule_id, side))
         if len(rows):

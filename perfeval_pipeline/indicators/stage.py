@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from perfeval_pipeline.config import Settings, settings as load_settings
+from perfeval_pipeline.config import Settings
+from perfeval_pipeline.config import settings as load_settings
 from perfeval_pipeline.feeds.contracts import load_contracts
 from perfeval_pipeline.indicators.compute import IndicatorResults, compute_indicators
 from perfeval_pipeline.indicators.framework import load_framework
@@ -26,14 +27,17 @@ def load_clean_tables(department: str, year: int, store: Store) -> dict[str, pd.
 def run_indicators(department: str, year: int, store: Store, cfg: Settings | None = None) -> IndicatorResults:
     cfg = cfg or load_settings()
     dept = cfg.department(department)
-    results = compute_indicators(load_clean_tables(department, year, store), dept, year,
-                                 load_framework(dept.framework))
+    results = compute_indicators(
+        load_clean_tables(department, year, store), dept, year, load_framework(dept.framework)
+    )
     store.write("indicators", VALUES_TABLE, department, year, results.to_frame())
     store.write("evidence", EVIDENCE_TABLE, department, year, results.evidence)
     return results
 
 
-def load_indicators(department: str, year: int, store: Store, with_evidence: bool = False) -> IndicatorResults:
+def load_indicators(
+    department: str, year: int, store: Store, with_evidence: bool = False
+) -> IndicatorResults:
     frame = store.read("indicators", VALUES_TABLE, department, year)
     evidence = store.read("evidence", EVIDENCE_TABLE, department, year) if with_evidence else None
     return IndicatorResults.from_frame(frame, evidence)

@@ -8,11 +8,11 @@ import dagster as dg
 
 from perfeval_pipeline.config import settings
 from perfeval_pipeline.feeds.contracts import load_contracts
-from perfeval_pipeline.feeds.ingest import ingest_feed, partition_quality_passed
 from perfeval_pipeline.findings.stage import report_dir, run_findings, write_blocked
 from perfeval_pipeline.indicators.stage import run_indicators
 from perfeval_pipeline.orchestration.metadata import column_schema, markdown_table, partition_label
 from perfeval_pipeline.orchestration.partitions import department_year_partitions, run_partitions
+from perfeval_pipeline.quality.stage import ingest_feed, partition_quality_passed
 from perfeval_pipeline.scoring.stage import run_scoring
 from perfeval_pipeline.store import Store
 

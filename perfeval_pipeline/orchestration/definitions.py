@@ -11,6 +11,8 @@ from perfeval_pipeline.orchestration.assets import (
     quality_gate,
     scorecard,
 )
+from perfeval_pipeline.orchestration.schedules import annual_schedule
+from perfeval_pipeline.orchestration.sensors import landing_sensor
 
 ALL_ASSETS = [*FEED_ASSETS, quality_gate, indicator_values, scorecard, findings]
 
@@ -25,5 +27,7 @@ evaluate_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[evaluate_job],
+    schedules=[annual_schedule(evaluate_job)],
+    sensors=[landing_sensor(evaluate_job)],
     executor=dg.in_process_executor,
 )

@@ -47,7 +47,9 @@ def contract_checks(contract: TableContract) -> list[Check]:
         label, on = column_label(col), {"column": col.name}
         if col.required:
             checks.append(
-                Check("expect_column_values_to_not_be_null", (col.name,), f"{label} 为空 missing (required)", on)
+                Check(
+                    "expect_column_values_to_not_be_null", (col.name,), f"{label} 为空 missing (required)", on
+                )
             )
         if col.allowed is not None:
             checks.append(
@@ -109,16 +111,6 @@ _context = None
 _runners: dict[str, _Runner] = {}
 
 
-def build_suite(contract: TableContract, name: str | None = None) -> ExpectationSuite:
-    """A GX ExpectationSuite for the contract; each expectation's description is its reason."""
-    gx = _gx()
-    suite = gx.ExpectationSuite(name=name or contract.qualified_name)
-    for check in contract_checks(contract):
-        cls = getattr(gx.expectations, "".join(p.title() for p in check.expectation.split("_")))
-        suite.add_expectation(cls(**check.kwargs, description=check.reason))
-    return suite
-
-
 def _get_context():
     global _context
     if _context is None:
@@ -129,6 +121,17 @@ def _get_context():
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         _context = context
     return _context
+
+
+def build_suite(contract: TableContract, name: str | None = None) -> ExpectationSuite:
+    """A GX ExpectationSuite for the contract; each expectation's description is its reason."""
+    gx = _gx()
+    _get_context()  # GX suites look up their store in the active context, even to add an expectation
+    suite = gx.ExpectationSuite(name=name or contract.qualified_name)
+    for check in contract_checks(contract):
+        cls = getattr(gx.expectations, "".join(p.title() for p in check.expectation.split("_")))
+        suite.add_expectation(cls(**check.kwargs, description=check.reason))
+    return suite
 
 
 def _runner(contract: TableContract) -> _Runner:

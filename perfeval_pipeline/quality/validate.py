@@ -14,7 +14,15 @@ from perfeval_pipeline.quality.suites import run_checks
 
 REASON = "_reason"
 SAMPLE_SIZE = 5
-SUMMARY_COLUMNS = ["table", "present", "rows_read", "rows_kept", "rows_quarantined", "passed", "structural_issues"]
+SUMMARY_COLUMNS = [
+    "table",
+    "present",
+    "rows_read",
+    "rows_kept",
+    "rows_quarantined",
+    "passed",
+    "structural_issues",
+]
 
 
 def source_ref(file: str, sheet: str | None, row: int) -> str:
@@ -139,7 +147,7 @@ def validate_table(typed: pd.DataFrame, contract: TableContract, department: str
         rows = pd.Index(sorted(result.get("unexpected_index_list") or []), dtype="int64")
         if check.keep_first and len(rows):
             # GX flags every copy of a repeated key. The first in file order is taken as the original
-            # entry and kept; later copies are quarantined, so clean keys are unique without losing the key.
+            # entry and stays (unless another check fails it); later copies go, so clean keys are unique.
             rows = rows[frame.loc[rows, list(check.columns)].duplicated(keep="first").to_numpy()]
         if len(rows):
             text = pd.Series("; " + check.reason, index=rows, dtype=object)

@@ -46,8 +46,10 @@ def proportional(points: float, value: float | None, target: Target, kind: str) 
     score = points * max(share, 0.0)
     reasons = []
     if share < 1:
-        reasons.append(f"实际值{_fmt(value, kind)}未达目标值{_fmt(target.value, kind)}（{target.source}），"
-                       f"按完成比例{share * 100:.2f}%计分")
+        reasons.append(
+            f"实际值{_fmt(value, kind)}未达目标值{_fmt(target.value, kind)}（{target.source}），"
+            f"按完成比例{share * 100:.2f}%计分"
+        )
     return RuleOutcome(score, reasons, target)
 
 
@@ -58,8 +60,14 @@ def bands(points: float, value: float, rule: dict, kind: str) -> RuleOutcome:
             score = min(float(band["score"]), points)
             reasons = []
             if score < points:
-                bound = f"超过{_fmt(prev, kind)}" if (prev := _previous_max(rule["bands"], band)) is not None else ""
-                reasons.append(f"{'绝对值' if rule.get('abs') else ''}{_fmt(value, kind)}{bound}，按档计{score:g}分")
+                bound = (
+                    f"超过{_fmt(prev, kind)}"
+                    if (prev := _previous_max(rule["bands"], band)) is not None
+                    else ""
+                )
+                reasons.append(
+                    f"{'绝对值' if rule.get('abs') else ''}{_fmt(value, kind)}{bound}，按档计{score:g}分"
+                )
             return RuleOutcome(score, reasons)
     raise ValueError("bands need a last band without max")
 
@@ -77,9 +85,13 @@ def deduct_per_point(points: float, value: float, rule: dict, kind: str) -> Rule
         return RuleOutcome(points)
     deduction = float(rule["per_point"]) * gap_pp
     word = "高于" if above else "低于"
-    return RuleOutcome(max(points - deduction, 0.0),
-                       [f"{_fmt(value, kind)}{word}标准{_fmt(standard, 'percent')} {gap_pp:.2f} 个百分点，"
-                        f"每个百分点扣{float(rule['per_point']):g}分，扣{min(deduction, points):.2f}分"])
+    return RuleOutcome(
+        max(points - deduction, 0.0),
+        [
+            f"{_fmt(value, kind)}{word}标准{_fmt(standard, 'percent')} {gap_pp:.2f} 个百分点，"
+            f"每个百分点扣{float(rule['per_point']):g}分，扣{min(deduction, points):.2f}分"
+        ],
+    )
 
 
 def deduct_per_item(points: float, value: float, items: list[dict], rule: dict) -> RuleOutcome:
@@ -87,8 +99,10 @@ def deduct_per_item(points: float, value: float, items: list[dict], rule: dict) 
     if n <= 0:
         return RuleOutcome(points)
     deduction = float(rule["per_item"]) * n
-    return RuleOutcome(max(points - deduction, 0.0),
-                       [f"发现{n}项问题，每项扣{float(rule['per_item']):g}分，扣{min(deduction, points):.2f}分"])
+    return RuleOutcome(
+        max(points - deduction, 0.0),
+        [f"发现{n}项问题，每项扣{float(rule['per_item']):g}分，扣{min(deduction, points):.2f}分"],
+    )
 
 
 def boolean(points: float, value: float, rule: dict, kind: str) -> RuleOutcome:

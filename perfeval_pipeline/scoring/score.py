@@ -125,18 +125,27 @@ def _rule_label(spec: IndicatorSpec) -> str:
         tgt = r.get("target", "绩效目标表" if r.get("target_from_targets") else "同组均值")
         return f"proportional(target={tgt})"
     if kind == "deduct_per_point":
-        return f"deduct_per_point(standard={r['standard']}, {r.get('direction', 'above')}, {r['per_point']}/pp)"
+        return (
+            f"deduct_per_point(standard={r['standard']}, {r.get('direction', 'above')}, {r['per_point']}/pp)"
+        )
     if kind == "deduct_per_item":
         return f"deduct_per_item({r['per_item']}/item)"
     if kind == "bands":
-        return "bands(" + ", ".join(f"≤{b['max']}:{b['score']}" if "max" in b else f"else:{b['score']}"
-                                    for b in r["bands"]) + ")"
+        return (
+            "bands("
+            + ", ".join(
+                f"≤{b['max']}:{b['score']}" if "max" in b else f"else:{b['score']}" for b in r["bands"]
+            )
+            + ")"
+        )
     if kind == "boolean":
         return f"boolean({r.get('when')})"
     return kind
 
 
-def _apply_rule(spec: IndicatorSpec, value: IndicatorValue, targets, peer_mean: PeerMean | None) -> RuleOutcome:
+def _apply_rule(
+    spec: IndicatorSpec, value: IndicatorValue, targets, peer_mean: PeerMean | None
+) -> RuleOutcome:
     r = spec.rule
     kind = r["kind"]
     if kind == "workpaper":
@@ -151,7 +160,9 @@ def _apply_rule(spec: IndicatorSpec, value: IndicatorValue, targets, peer_mean: 
         elif r.get("target_peer_mean"):
             target = peer_mean.target if peer_mean else Target(None, "同组均值", "未配置同组部门")
         else:
-            raise ValueError(f"{spec.id}: proportional rule needs target, target_from_targets or target_peer_mean")
+            raise ValueError(
+                f"{spec.id}: proportional rule needs target, target_from_targets or target_peer_mean"
+            )
         return rules.proportional(spec.points, value.value, target, spec.display)
     if kind == "bands":
         return rules.bands(spec.points, value.value, r, spec.display)
@@ -165,8 +176,12 @@ def _apply_rule(spec: IndicatorSpec, value: IndicatorValue, targets, peer_mean: 
 
 
 def score_indicator(
-    spec: IndicatorSpec, value: IndicatorValue, targets: pd.DataFrame | None,
-    workpaper: pd.DataFrame | None, peer_mean: PeerMean | None = None, decimals: int = 2,
+    spec: IndicatorSpec,
+    value: IndicatorValue,
+    targets: pd.DataFrame | None,
+    workpaper: pd.DataFrame | None,
+    peer_mean: PeerMean | None = None,
+    decimals: int = 2,
 ) -> IndicatorScore:
     outcome = _apply_rule(spec, value, targets, peer_mean)
     score, reasons = outcome.score, list(outcome.reasons)
@@ -181,15 +196,22 @@ def score_indicator(
     score = round(min(max(score - wp_total, 0.0), spec.points), decimals)
     target = outcome.target
     return IndicatorScore(
-        id=spec.id, points=spec.points, score=score, deduction=round(spec.points - score, decimals),
-        reasons=reasons, rule=_rule_label(spec), target=target.value if target else None,
-        target_source=target.source if target else None, workpaper_deduction=round(wp_total, decimals),
+        id=spec.id,
+        points=spec.points,
+        score=score,
+        deduction=round(spec.points - score, decimals),
+        reasons=reasons,
+        rule=_rule_label(spec),
+        target=target.value if target else None,
+        target_source=target.source if target else None,
+        workpaper_deduction=round(wp_total, decimals),
         workpaper_refs=refs,
     )
 
 
 def peer_means(
-    framework: Framework, peers: dict[str, tuple[str, ...]],
+    framework: Framework,
+    peers: dict[str, tuple[str, ...]],
     load_value: Callable[[str, str], float | None],
 ) -> dict[str, PeerMean]:
     """Group means for indicators scored against peers. `load_value(department, indicator_id)`
@@ -203,15 +225,24 @@ def peer_means(
 
 
 def score_partition(
-    framework: Framework, indicators: IndicatorResults, targets: pd.DataFrame | None,
-    workpaper: pd.DataFrame | None, peer_mean_by_indicator: dict[str, PeerMean] | None = None,
+    framework: Framework,
+    indicators: IndicatorResults,
+    targets: pd.DataFrame | None,
+    workpaper: pd.DataFrame | None,
+    peer_mean_by_indicator: dict[str, PeerMean] | None = None,
     grade_bands: GradeBands | None = None,
 ) -> Scorecard:
     bands = grade_bands or load_grade_bands()
     peer_mean_by_indicator = peer_mean_by_indicator or {}
     scores = [
-        score_indicator(spec, indicators.get(spec.id), targets, workpaper,
-                        peer_mean_by_indicator.get(spec.id), bands.decimals)
+        score_indicator(
+            spec,
+            indicators.get(spec.id),
+            targets,
+            workpaper,
+            peer_mean_by_indicator.get(spec.id),
+            bands.decimals,
+        )
         for spec in framework.indicators
     ]
     by_id = {s.id: s for s in scores}
@@ -226,5 +257,11 @@ def score_partition(
         return list(out.values())
 
     total = round(sum(s.score for s in scores), bands.decimals)
-    return Scorecard(scores, subtotal("level1"), subtotal("level2"), total, bands.grade(total),
-                     sum(s.points for s in framework.indicators))
+    return Scorecard(
+        scores,
+        subtotal("level1"),
+        subtotal("level2"),
+        total,
+        bands.grade(total),
+        sum(s.points for s in framework.indicators),
+    )

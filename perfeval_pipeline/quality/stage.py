@@ -1,4 +1,5 @@
-"""Ingest one feed of one department-year: read its landing files, validate them, write every stage.
+"""Quality stage: ingest one feed of one department-year (read its landing files, validate them) and
+write every stage.
 
 Stored tables (Store layout {stage}/{table}/department=…/year=…):
   raw/{feed}.{table}         the cells as read (strings) with source columns
@@ -36,7 +37,9 @@ def ingest_feed(
     # Until the new summary is written, the partition must read as not passed: a crash mid-ingest
     # would otherwise leave an old passing summary beside half-replaced tables.
     store.path("quality", feed, department, year).unlink(missing_ok=True)
-    read = read_feed(settings.landing_dir / str(year) / department, contract, landing_root=settings.landing_dir)
+    read = read_feed(
+        settings.landing_dir / str(year) / department, contract, landing_root=settings.landing_dir
+    )
     quality = validate_feed(read, department, year, contract)
     for name, table in quality.tables.items():
         # Absent tables are written empty too: downstream can rely on every contract table, and no
@@ -74,7 +77,9 @@ def partition_quality_passed(
     reasons = []
     for feed in feeds or settings.required_feeds:
         if not store.exists("quality", feed, department, year):
-            reasons.append(f"{feed}: no quality summary for {department} {year} (not ingested, or ingest failed)")
+            reasons.append(
+                f"{feed}: no quality summary for {department} {year} (not ingested, or ingest failed)"
+            )
             continue
         summary = store.read("quality", feed, department, year)
         for row in summary.loc[~summary["passed"].astype(bool)].itertuples():
