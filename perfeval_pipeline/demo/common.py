@@ -67,8 +67,9 @@ def split_capped(total: int, weights, caps, quantum: int = CENT) -> np.ndarray:
     return parts
 
 
-def random_parts(rng: np.random.Generator, total: int, n: int, quantum: int = CENT,
-                 spread: float = 2.0) -> np.ndarray:
+def random_parts(
+    rng: np.random.Generator, total: int, n: int, quantum: int = CENT, spread: float = 2.0
+) -> np.ndarray:
     """n random parts summing to total, each at least one quantum (gamma weights: lower `spread` is
     more uneven)."""
     if total % quantum or total < n * quantum:

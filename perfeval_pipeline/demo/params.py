@@ -19,7 +19,7 @@ class FormatStyle:
     wan_tables: tuple[str, ...] = ()  # "{feed}.{table}" whose money headers say （万元）
     alias_index: int = 0  # which contract alias the headers use
     date_sep: str = "-"
-    hotline_encoding: str = "utf-8-sig"
+    csv_encoding: str = "utf-8-sig"
 
 
 # ---------------------------------------------------------------- financial

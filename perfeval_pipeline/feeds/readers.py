@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from perfeval_pipeline.feeds.contracts import FeedContract, TableContract
 
@@ -97,8 +99,14 @@ def map_headers(
 
 
 def row_hashes(frame: pd.DataFrame) -> list[str]:
-    """Stable content hash of each row's raw cells (in file column order)."""
-    joined = frame.astype(str).agg("\x1f".join, axis=1) if len(frame.columns) else pd.Series([""] * len(frame))
+    """Stable content hash of each row's raw cells (in file column order), cells joined by U+001F.
+
+    The join is vectorised in Arrow: a per-row Python join costs ~0.6 ms a row under pandas 3,
+    minutes for a 25万-row hotline file."""
+    if len(frame.columns) == 0:
+        return [hashlib.sha1(b"").hexdigest()[:16]] * len(frame)
+    columns = [pa.array(frame[c].astype(str).tolist(), type=pa.string()) for c in frame.columns]
+    joined = pc.binary_join_element_wise(*columns, "\x1f").to_pylist()
     return [hashlib.sha1(s.encode("utf-8")).hexdigest()[:16] for s in joined]
 
 
@@ -107,9 +115,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     last_error: Exception | None = None
     for encoding in CSV_ENCODINGS:
         try:
-            return pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding, engine="pyarrow"
-            )
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, engine="pyarrow")
         except UnicodeDecodeError as exc:
             last_error = exc
         except Exception as exc:  # pyarrow raises ArrowInvalid for bad bytes too
@@ -156,8 +162,13 @@ def _to_raw_table(
 ) -> tuple[RawTable, list[StructuralIssue]]:
     mapping, units, unmapped = map_headers(list(df.columns), contract)
     issues = [
-        StructuralIssue(rel_file, f"required column missing (expected one of {[c, *contract.columns[c].aliases]})",
-                        sheet=sheet, row=1, column=c)
+        StructuralIssue(
+            rel_file,
+            f"required column missing (expected one of {[c, *contract.columns[c].aliases]})",
+            sheet=sheet,
+            row=1,
+            column=c,
+        )
         for c in contract.required_columns
         if c not in mapping.values()
     ]
@@ -172,7 +183,9 @@ def _to_raw_table(
 
 
 def _match_sheet(sheets: dict[str, pd.DataFrame], contract: TableContract) -> str | None:
-    wanted = {normalize_header(a)[0].lower() for a in (contract.name, contract.title, *contract.sheet_aliases)}
+    wanted = {
+        normalize_header(a)[0].lower() for a in (contract.name, contract.title, *contract.sheet_aliases)
+    }
     return next((s for s in sheets if normalize_header(s)[0].lower() in wanted), None)
 
 
@@ -181,8 +194,10 @@ def feed_files(feed_dir: Path, feed: str) -> list[Path]:
     if not feed_dir.is_dir():
         return []
     return sorted(
-        p for p in feed_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in (".xlsx", ".csv")
+        p
+        for p in feed_dir.iterdir()
+        if p.is_file()
+        and p.suffix.lower() in (".xlsx", ".csv")
         and (p.stem == feed or p.stem.startswith(feed + "."))
     )
 
@@ -195,8 +210,12 @@ def read_feed(feed_dir: Path, contract: FeedContract, landing_root: Path | None 
     tables: dict[str, RawTable] = {}
     rel = lambda p: p.relative_to(landing_root).as_posix() if p.is_relative_to(landing_root) else str(p)  # noqa: E731
     if not files:
-        issues.append(StructuralIssue(rel(feed_dir / f"{contract.name}.xlsx"),
-                                      f"feed {contract.name} not found: expected {contract.name}.xlsx or .csv"))
+        issues.append(
+            StructuralIssue(
+                rel(feed_dir / f"{contract.name}.xlsx"),
+                f"feed {contract.name} not found: expected {contract.name}.xlsx or .csv",
+            )
+        )
         return FeedRead(contract.name, tables, issues, files)
     for path in files:
         try:
@@ -213,13 +232,23 @@ def read_feed(feed_dir: Path, contract: FeedContract, landing_root: Path | None 
                 if tname not in contract.tables:
                     issues.append(StructuralIssue(rel(path), f"no table {tname!r} in feed {contract.name}"))
                     continue
-                tables[tname], found = _to_raw_table(read_csv_text(path), contract.tables[tname], rel(path), None)
+                tables[tname], found = _to_raw_table(
+                    read_csv_text(path), contract.tables[tname], rel(path), None
+                )
                 issues.extend(found)
         except Exception as exc:  # an unreadable file is a structural failure, reported, not raised
             issues.append(StructuralIssue(rel(path), f"unreadable: {type(exc).__name__}: {exc}"))
     for tname, tcontract in contract.tables.items():
-        if tname not in tables and not tcontract.optional and not any("unreadable" in i.message for i in issues):
-            issues.append(StructuralIssue(
-                rel(files[0]), f"table {tcontract.title} ({tname}) not found: expected a sheet named one of "
-                f"{[tcontract.title, *tcontract.sheet_aliases]} or a file {contract.name}.{tname}.csv"))
+        if (
+            tname not in tables
+            and not tcontract.optional
+            and not any("unreadable" in i.message for i in issues)
+        ):
+            issues.append(
+                StructuralIssue(
+                    rel(files[0]),
+                    f"table {tcontract.title} ({tname}) not found: expected a sheet named one of "
+                    f"{[tcontract.title, *tcontract.sheet_aliases]} or a file {contract.name}.{tname}.csv",
+                )
+            )
     return FeedRead(contract.name, tables, issues, files)

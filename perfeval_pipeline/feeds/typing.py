@@ -12,15 +12,26 @@ from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, RawTable
 PARSE_ERRORS = "_parse_errors"
 TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "有", "已"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "无", "未"}
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
-                 "%Y年%m月%d日", "%Y%m%d")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y年%m月%d日",
+    "%Y%m%d",
+)
 
 
 def _clean_number_text(s: pd.Series) -> pd.Series:
     return (
-        s.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-        .str.replace("¥", "", regex=False).str.replace("￥", "", regex=False)
-        .str.replace("元", "", regex=False).str.replace(" ", "", regex=False).str.strip()
+        s.str.replace(",", "", regex=False)
+        .str.replace("，", "", regex=False)
+        .str.replace("¥", "", regex=False)
+        .str.replace("￥", "", regex=False)
+        .str.replace("元", "", regex=False)
+        .str.replace(" ", "", regex=False)
+        .str.strip()
     )
 
 
@@ -84,7 +95,7 @@ def type_table(table: RawTable) -> pd.DataFrame:
     columns, and `_parse_errors`: for each row, the cells that were present but did not parse."""
     raw = table.frame
     out = {}
-    errors = pd.Series("", index=raw.index, dtype=object)
+    errors = pd.Series("", index=raw.index, dtype="string")
     for name, col in table.contract.columns.items():
         if name not in raw.columns:
             out[name] = convert_column(pd.Series([""] * len(raw), index=raw.index, dtype=object), col, None)
@@ -93,7 +104,7 @@ def type_table(table: RawTable) -> pd.DataFrame:
         present = raw[name].astype(str).str.strip() != ""
         bad = present & typed.isna()
         if bad.any():
-            msg = raw[name].astype(str).where(bad, "")
+            msg = raw[name].astype("string").where(bad, "")
             errors = errors.where(~bad, errors + f"{name}: cannot read '" + msg + f"' as {col.type}; ")
         out[name] = typed
     frame = pd.DataFrame(out, index=raw.index)

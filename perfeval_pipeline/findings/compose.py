@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pandas as pd
@@ -91,15 +92,16 @@ def build_context(
     workpaper: pd.DataFrame | None,
     profile: dict,
 ) -> _Context:
-    ind = {v.id: v.to_dict() for v in indicators.values}
+    # Namespaces, not dicts: in Jinja `x.items` on a dict would be the dict method.
+    ind = {v.id: SimpleNamespace(**v.to_dict()) for v in indicators.values}
     sc = {
-        s.id: {
-            "score": s.score,
-            "points": s.points,
-            "deduction": s.deduction,
-            "target": s.target,
-            "target_source": s.target_source,
-        }
+        s.id: SimpleNamespace(
+            score=s.score,
+            points=s.points,
+            deduction=s.deduction,
+            target=s.target,
+            target_source=s.target_source,
+        )
         for s in scorecard.indicators
     }
     wp: dict[str, list[dict]] = {}

@@ -11,10 +11,11 @@ from perfeval_pipeline.orchestration.assets import (
     quality_gate,
     scorecard,
 )
+from perfeval_pipeline.orchestration.report_assets import REPORT_ASSETS
 from perfeval_pipeline.orchestration.schedules import annual_schedule
 from perfeval_pipeline.orchestration.sensors import landing_sensor
 
-ALL_ASSETS = [*FEED_ASSETS, quality_gate, indicator_values, scorecard, findings]
+ALL_ASSETS = [*FEED_ASSETS, quality_gate, indicator_values, scorecard, findings, *REPORT_ASSETS]
 
 evaluate_job = dg.define_asset_job(
     "evaluate_department_year",

@@ -26,14 +26,17 @@ def year_run_request(year: int) -> dg.RunRequest | dg.SkipReason:
     if year not in cfg.years:
         return dg.SkipReason(
             f"year {year} is not in `years` {list(cfg.years)} of {config_dir() / 'pipeline.yaml'}: add it "
-            f"there and put its feeds under {cfg.landing_dir}/{year}/<department>/ to evaluate it")
+            f"there and put its feeds under {cfg.landing_dir}/{year}/<department>/ to evaluate it"
+        )
     departments = sorted(cfg.departments)
     return dg.RunRequest(
         # One request per evaluated year: a re-evaluated tick (daemon restart) never launches twice.
         run_key=f"annual-{year}",
-        tags={RANGE_START: str(partition_key(departments[0], year)),
-              RANGE_END: str(partition_key(departments[-1], year)),
-              "perfeval/year": str(year)},
+        tags={
+            RANGE_START: str(partition_key(departments[0], year)),
+            RANGE_END: str(partition_key(departments[-1], year)),
+            "perfeval/year": str(year),
+        },
     )
 
 
@@ -45,7 +48,9 @@ def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefiniti
         job=job,
         cron_schedule=cfg["cron"],
         execution_timezone=cfg["timezone"],
-        default_status=dg.DefaultScheduleStatus.RUNNING if cfg["running"] else dg.DefaultScheduleStatus.STOPPED,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if cfg["running"]
+        else dg.DefaultScheduleStatus.STOPPED,
         description=(
             f"Every year at `{cfg['cron']}` ({cfg['timezone']}): evaluates the previous year for all departments "
             "in ONE run over the partition range (all departments × that year). Skips when that year is not "

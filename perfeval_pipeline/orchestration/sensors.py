@@ -48,10 +48,14 @@ def _unknown(cfg: Settings, rel: str, department: str, year: str) -> str | None:
     """Why a folder is not a partition (with the fix), or None when it is one."""
     problems = []
     if not year.isdigit() or int(year) not in cfg.years:
-        problems.append(f"year {year!r} is not in `years` {list(cfg.years)}: add it to "
-                        f"{config_dir() / 'pipeline.yaml'} (landing folders are <year>/<department>/)")
+        problems.append(
+            f"year {year!r} is not in `years` {list(cfg.years)}: add it to "
+            f"{config_dir() / 'pipeline.yaml'} (landing folders are <year>/<department>/)"
+        )
     if department not in cfg.departments:
-        problems.append(f"department {department!r} is unknown: add it to {config_dir() / 'departments.yaml'}")
+        problems.append(
+            f"department {department!r} is unknown: add it to {config_dir() / 'departments.yaml'}"
+        )
     return f"landing folder {rel} is ignored: " + "; ".join(problems) if problems else None
 
 
@@ -59,8 +63,13 @@ def scan_landing(cfg: Settings, previous: dict, now: float, settle_seconds: floa
     """Compare every {year}/{department} folder with the previous cursor (pure apart from reading files)."""
     scan = LandingScan()
     feeds = list(load_contracts())
-    folders = sorted(p for year_dir in cfg.landing_dir.iterdir() if year_dir.is_dir()
-                     for p in year_dir.iterdir() if p.is_dir())
+    folders = sorted(
+        p
+        for year_dir in cfg.landing_dir.iterdir()
+        if year_dir.is_dir()
+        for p in year_dir.iterdir()
+        if p.is_dir()
+    )
     for folder in folders:
         rel = folder.relative_to(cfg.landing_dir).as_posix()
         before = previous.get(rel, {"files": {}, "acted": None, "changes": 0})
@@ -77,7 +86,9 @@ def scan_landing(cfg: Settings, previous: dict, now: float, settle_seconds: floa
             old = before["files"].get(path.name)
             same = old is not None and old[0] == size and old[1] == mtime
             files[path.name] = [size, mtime, old[2] if same else sha256_file(path)]
-        combined = hashlib.sha256("".join(f"{n}:{f[2]}\n" for n, f in sorted(files.items())).encode()).hexdigest()
+        combined = hashlib.sha256(
+            "".join(f"{n}:{f[2]}\n" for n, f in sorted(files.items())).encode()
+        ).hexdigest()
         entry = {**before, "files": files}
         scan.cursor[rel] = entry
         department, year = folder.name, folder.parent.name
@@ -98,9 +109,13 @@ def scan_landing(cfg: Settings, previous: dict, now: float, settle_seconds: floa
         entry["changes"] += 1
         # The change number keeps a revert to earlier content (A → B → A) from reusing A's run key,
         # which Dagster would silently drop; kept in the cursor, it is stable across re-evaluations.
-        scan.run_requests.append(dg.RunRequest(
-            run_key=f"{key}:{combined[:16]}:{entry['changes']}", partition_key=key,
-            tags={"perfeval/landing_hash": combined[:16]}))
+        scan.run_requests.append(
+            dg.RunRequest(
+                run_key=f"{key}:{combined[:16]}:{entry['changes']}",
+                partition_key=key,
+                tags={"perfeval/landing_hash": combined[:16]},
+            )
+        )
         entry["acted"] = combined
     return scan
 
@@ -130,8 +145,11 @@ def landing_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
         cursor = json.dumps(scan.cursor, sort_keys=True)
         if scan.run_requests:
             return dg.SensorResult(run_requests=scan.run_requests, cursor=cursor)
-        reasons = ["no new or changed complete department-year folder", *scan.warnings,
-                   *(f"waiting for {w}" for w in scan.waiting)]
+        reasons = [
+            "no new or changed complete department-year folder",
+            *scan.warnings,
+            *(f"waiting for {w}" for w in scan.waiting),
+        ]
         return dg.SensorResult(skip_reason="; ".join(reasons), cursor=cursor)
 
     return landing
