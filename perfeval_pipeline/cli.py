@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:  # unknown department etc.: the message says which file to fix
         print(f"perfeval: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `perfeval sql … | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from test_lineage_data import DEPARTMENT, HOTLINE_ROWS, YEAR, build_landing
 from perfeval_pipeline import cli
 from perfeval_pipeline import config as perfeval_config
 from perfeval_pipeline.config import Settings
-from perfeval_pipeline.feeds import readers
 from perfeval_pipeline.feeds.contracts import load_contracts
 from perfeval_pipeline.findings.stage import report_dir, run_findings
 from perfeval_pipeline.formatting import display
@@ -26,7 +25,6 @@ from perfeval_pipeline.indicators.framework import load_framework
 from perfeval_pipeline.indicators.stage import run_indicators
 from perfeval_pipeline.lineage import sql
 from perfeval_pipeline.lineage.manifest import write_manifest
-from perfeval_pipeline.lineage.sources import read_landing_sheets, row_hashes
 from perfeval_pipeline.lineage.trace import Match, PartitionLineage
 from perfeval_pipeline.quality.stage import ingest_feed
 from perfeval_pipeline.render.stage import render_partition
@@ -196,12 +194,6 @@ def test_trace_total_lists_every_scored_indicator(built, capsys):
 def test_trace_of_an_unknown_number_says_so(built, capsys):
     assert cli.main(["trace", DEPARTMENT, str(YEAR), "123.45%"]) == 2
     assert "no indicator" in capsys.readouterr().err
-
-
-def test_fast_row_hashes_equal_the_readers(built):
-    for path in sorted((built.cfg.landing_dir / str(YEAR) / DEPARTMENT).iterdir()):
-        for frame in read_landing_sheets(path).values():
-            assert row_hashes(frame) == readers.row_hashes(frame)
 
 
 # --- drift -------------------------------------------------------------------------------------

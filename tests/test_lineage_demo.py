@@ -1,5 +1,5 @@
 """Lineage over the demo seed partition jdz-zwsjj 2023 (258,500 hotline tickets), built once for the
-module through every stage: every figure of its result.json traces to landing rows and recomputes,
+session through every stage: every figure of its result.json traces to landing rows and recomputes,
 489.93% walks back to the final-accounts rows, and a one-row edit of the big CSV is named by verify."""
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ import pytest
 
 from perfeval_pipeline import cli
 from perfeval_pipeline import config as perfeval_config
-from perfeval_pipeline.feeds.contracts import load_contracts
-from perfeval_pipeline.findings.stage import report_dir, run_findings
+from perfeval_pipeline.findings.stage import report_dir
 from perfeval_pipeline.formatting import display
 from perfeval_pipeline.indicators.framework import load_framework
-from perfeval_pipeline.indicators.stage import run_indicators
 from perfeval_pipeline.lineage.manifest import write_manifest
 from perfeval_pipeline.lineage.trace import PartitionLineage
-from perfeval_pipeline.quality.stage import ingest_feed
 from perfeval_pipeline.render.stage import render_partition
-from perfeval_pipeline.scoring.stage import run_scoring
 from perfeval_pipeline.store import Store
 
 DEPARTMENT, YEAR = "jdz-zwsjj", 2023
@@ -29,25 +25,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.gx]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    generate_demo = pytest.importorskip("perfeval_pipeline.demo").generate_demo
-    root = tmp_path_factory.mktemp("lineage_demo")
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ("PERFEVAL_LANDING", "PERFEVAL_STORE", "PERFEVAL_REPORTS"):
-            mp.setenv(var, str(root / var.removeprefix("PERFEVAL_").lower()))
-        perfeval_config.reset_settings_cache()
-        cfg = perfeval_config.settings()
-        generate_demo(cfg.landing_dir, departments=[DEPARTMENT], years=[YEAR])
-        store = Store(cfg.store_dir)
-        for feed in load_contracts():
-            assert ingest_feed(feed, DEPARTMENT, YEAR, cfg, store).passed
-        run_indicators(DEPARTMENT, YEAR, store, cfg)
-        run_scoring(DEPARTMENT, YEAR, store, cfg)
-        result = run_findings(DEPARTMENT, YEAR, store, {"passed": True}, cfg)
-        render_partition(DEPARTMENT, YEAR, store, cfg)
-        write_manifest(DEPARTMENT, YEAR, cfg)
-        yield root, cfg, result
-    perfeval_config.reset_settings_cache()
+def demo(seed_evaluation):
+    """The session's evaluated seed partition (conftest.seed_evaluation), rendered and manifested."""
+    cfg = perfeval_config.settings()
+    render_partition(DEPARTMENT, YEAR, Store(cfg.store_dir), cfg)
+    write_manifest(DEPARTMENT, YEAR, cfg)
+    return cfg.landing_dir.parent, cfg, seed_evaluation
 
 
 def test_every_demo_figure_traces_and_recomputes(demo, record_property):
@@ -94,7 +77,7 @@ def test_one_changed_hotline_row_is_named(demo, tmp_path, capsys):
     folder = report_dir(cfg, DEPARTMENT, YEAR)
     assert cli.main(["verify", str(folder)]) == 0
     landing = tmp_path / "landing"
-    shutil.copytree(root / "landing", landing)
+    shutil.copytree(cfg.landing_dir, landing)
     path = landing / str(YEAR) / DEPARTMENT / "hotline.csv"
     data = path.read_bytes()
     lines = data.split(b"\n")

@@ -21,9 +21,9 @@ import pandas as pd
 from perfeval_pipeline.config import Settings, config_dir, project_root
 from perfeval_pipeline.config import settings as load_settings
 from perfeval_pipeline.feeds.contracts import load_contracts
-from perfeval_pipeline.feeds.readers import feed_files, map_headers
+from perfeval_pipeline.feeds.readers import feed_files, map_headers, row_hashes
 from perfeval_pipeline.findings.stage import report_dir
-from perfeval_pipeline.lineage.sources import read_landing_sheets, row_hashes, sha256_file, table_contract_for
+from perfeval_pipeline.lineage.sources import read_landing_sheets, sha256_file, table_contract_for
 from perfeval_pipeline.store import Store, atomic_write_json
 
 MANIFEST = "manifest.json"
@@ -61,8 +61,9 @@ def git_commit() -> str | None:
 
 
 def git_dirty() -> bool | None:
-    """Whether tracked files differ from the commit: then the commit alone does not name the code."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    """Whether the checkout differs from its commit (changed or new files): then the commit alone does not
+    name the code."""
+    status = _git("status", "--porcelain")
     return None if status is None else bool(status)
 
 

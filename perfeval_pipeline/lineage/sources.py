@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from perfeval_pipeline.feeds.contracts import TableContract, load_contracts
-from perfeval_pipeline.feeds.readers import _match_sheet, map_headers, read_csv_text, read_xlsx_sheets
+from perfeval_pipeline.feeds.readers import (
+    _match_sheet,
+    map_headers,
+    read_csv_text,
+    read_xlsx_sheets,
+    row_hashes,
+)
 from perfeval_pipeline.store import Store
 
 SOURCE_KEY = ["_source_file", "_source_sheet", "_source_row"]
@@ -23,18 +29,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def row_hashes(frame: pd.DataFrame) -> list[str]:
-    """Exactly readers.row_hashes (sha1 of the row's cells joined by \\x1f, 16 hex), computed over
-    plain lists: the readers' row-wise `agg` takes minutes on the 258,500-row hotline CSV."""
-    if not len(frame.columns):
-        return [hashlib.sha1(b"").hexdigest()[:16]] * len(frame)
-    columns = [[str(v) for v in frame.iloc[:, i].tolist()] for i in range(len(frame.columns))]
-    return [
-        hashlib.sha1("\x1f".join(cells).encode("utf-8")).hexdigest()[:16]
-        for cells in zip(*columns, strict=True)
-    ]
 
 
 def read_landing_sheets(path: Path) -> dict[str, pd.DataFrame]:

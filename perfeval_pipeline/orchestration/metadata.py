@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import dagster as dg
-import pandas as pd
-
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     if not rows:
         return "_(none)_"
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = "".join("| " + " | ".join(str(r.get(c, "")).replace("|", "\\|").replace("\n", " ")
-                                     for c in columns) + " |\n" for r in rows)
+    body = "".join(
+        "| " + " | ".join(str(r.get(c, "")).replace("|", "\\|").replace("\n", " ") for c in columns) + " |\n"
+        for r in rows
+    )
     return head + body
-
-
-def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()])
 
 
 def partition_label(department: str, year: int) -> str:

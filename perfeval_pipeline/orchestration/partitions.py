@@ -9,10 +9,12 @@ from perfeval_pipeline.config import settings
 
 def department_year_partitions() -> dg.MultiPartitionsDefinition:
     cfg = settings()
-    return dg.MultiPartitionsDefinition({
-        "department": dg.StaticPartitionsDefinition(sorted(cfg.departments)),
-        "year": dg.StaticPartitionsDefinition([str(y) for y in cfg.years]),
-    })
+    return dg.MultiPartitionsDefinition(
+        {
+            "department": dg.StaticPartitionsDefinition(sorted(cfg.departments)),
+            "year": dg.StaticPartitionsDefinition([str(y) for y in cfg.years]),
+        }
+    )
 
 
 def partition_key(department: str, year: int) -> dg.MultiPartitionKey:

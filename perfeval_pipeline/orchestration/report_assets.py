@@ -5,6 +5,7 @@ import dagster as dg
 
 from perfeval_pipeline.config import settings
 from perfeval_pipeline.formatting import decimal
+from perfeval_pipeline.lineage.manifest import write_manifest
 from perfeval_pipeline.orchestration.assets import (
     OWNERS,
     PARTITIONS,
@@ -40,6 +41,8 @@ def feedback_form(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             context.log.warning(f"{label}: result.json is blocked, no form written")
             continue
         forms.append(form)
+        # Last: the manifest hashes the rendered files too.
+        manifest = write_manifest(department, year)
         rows.append(
             {
                 "partition": label,
@@ -47,6 +50,7 @@ def feedback_form(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 "grade": form.result["grade"],
                 "docx": str(form.docx),
                 "xlsx": str(form.xlsx),
+                "manifest": str(manifest),
                 "seconds (chart/docx/xlsx)": "/".join(f"{s:.2f}" for s in form.seconds.values()),
             }
         )
@@ -56,7 +60,9 @@ def feedback_form(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         ]
     metadata = {
         "forms": dg.MetadataValue.md(
-            markdown_table(rows, ["partition", "total", "grade", "docx", "xlsx", "seconds (chart/docx/xlsx)"])
+            markdown_table(
+                rows, ["partition", "total", "grade", "docx", "xlsx", "manifest", "seconds (chart/docx/xlsx)"]
+            )
         ),
         "problems": dg.MetadataValue.md(markdown_table(problems, ["partition", "no", "title", "items"])),
     }

@@ -85,3 +85,23 @@ def partition_quality_passed(
         for row in summary.loc[~summary["passed"].astype(bool)].itertuples():
             reasons.append(f"{row.table}: {row.structural_issues or 'did not pass'}")
     return not reasons, reasons
+
+
+def quality_report(department: str, year: int, store: Store | None = None) -> dict:
+    """Per feed of a partition: rows read/kept/quarantined and structural issues (for result.json)."""
+    settings = config.settings()
+    store = store or Store(settings.store_dir)
+    feeds = {}
+    for feed in settings.required_feeds:
+        if not store.exists("quality", feed, department, year):
+            feeds[feed] = {"ingested": False}
+            continue
+        summary = store.read("quality", feed, department, year)
+        feeds[feed] = {
+            "rows_read": int(summary["rows_read"].sum()),
+            "rows_kept": int(summary["rows_kept"].sum()),
+            "rows_quarantined": int(summary["rows_quarantined"].sum()),
+            "passed": bool(summary["passed"].all()),
+            "structural_issues": [i for i in summary["structural_issues"] if i],
+        }
+    return {"passed": all(f.get("passed") for f in feeds.values()), "feeds": feeds}
