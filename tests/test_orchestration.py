@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from perfeval_pipeline.config import config_dir, load_yaml
 from perfeval_pipeline.orchestration.definitions import defs
 from perfeval_pipeline.orchestration.partitions import department_year_partitions
 from perfeval_pipeline.orchestration.schedules import RANGE_END, RANGE_START
@@ -24,7 +25,7 @@ def instance():
         yield inst
 
 
-def schedule_tick(instance, when: datetime) -> dg.ScheduleExecutionData:
+def schedule_tick(instance, when: datetime):
     schedule = defs.resolve_schedule_def("annual_evaluation")
     return schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
 
@@ -47,9 +48,13 @@ def test_schedule_skips_a_year_not_configured(instance, tmp_settings):
     assert "year 2029 is not in `years`" in data.skip_message and "pipeline.yaml" in data.skip_message
 
 
-def test_schedule_runs_on_the_configured_date():
+def test_schedule_runs_on_the_date_in_pipeline_yaml():
+    configured = load_yaml(config_dir() / "pipeline.yaml")["schedule"]
     schedule = defs.resolve_schedule_def("annual_evaluation")
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 1 3 *", "Asia/Shanghai")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (
+        configured["cron"],
+        configured["timezone"],
+    )
     assert schedule.job_name == "evaluate_department_year"
 
 
@@ -67,11 +72,11 @@ class Landing:
         os.utime(path, (mtime, mtime))
         return path
 
-    def complete(self, folder: str, marker: bytes = b"v1"):
+    def complete(self, folder: str):
         for feed in self.settings.required_feeds:
-            self.write(f"{folder}/{feed}.csv", feed.encode() + marker)
+            self.write(f"{folder}/{feed}.csv", feed.encode() + b"v1")
 
-    def tick(self) -> dg.SensorResult:
+    def tick(self):
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, definitions=defs)
         data = self.sensor.evaluate_tick(context)
         self.cursor = data.cursor
