@@ -19,7 +19,7 @@ install: $(BIN)/.installed
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 2\n' > $@
 
 demo: install
 	$(BIN)/perfeval demo

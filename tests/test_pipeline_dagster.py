@@ -9,8 +9,7 @@ import pytest
 from perfeval_pipeline.config import settings
 from perfeval_pipeline.demo import generate_demo
 from perfeval_pipeline.orchestration.definitions import ALL_ASSETS
-from perfeval_pipeline.orchestration.partitions import partition_key
-from perfeval_pipeline.orchestration.runner import RANGE_END, RANGE_START
+from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, partition_key
 from perfeval_pipeline.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.gx]

@@ -31,6 +31,15 @@ PARTITIONS = department_year_partitions()
 # for the whole backfill instead of once per department-year.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 OWNERS = ["team:perfeval"]
+# A score may compare against peer departments of the same year (户均发布率 vs the 四小地市 mean),
+# so scorecard(d, y) depends on indicator_values of every department in y: when a peer's indicators
+# change, Dagster shows this department's score as stale.
+SAME_YEAR_ALL_DEPARTMENTS = dg.MultiPartitionMapping(
+    {
+        "department": dg.DimensionPartitionMapping("department", dg.AllPartitionMapping()),
+        "year": dg.DimensionPartitionMapping("year", dg.IdentityPartitionMapping()),
+    }
+)
 
 
 def _store() -> Store:
@@ -243,7 +252,7 @@ def indicator_values(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     group_name="scoring",
     partitions_def=PARTITIONS,
     backfill_policy=SINGLE_RUN,
-    deps=[indicator_values],
+    deps=[dg.AssetDep(indicator_values, partition_mapping=SAME_YEAR_ALL_DEPARTMENTS)],
     kinds={"pandas", "parquet"},
     owners=OWNERS,
     description="Points per indicator by its scoring rule minus workpaper deductions, level subtotals, total and "

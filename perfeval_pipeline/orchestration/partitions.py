@@ -6,6 +6,11 @@ import dagster as dg
 
 from perfeval_pipeline.config import settings
 
+# Run tags of a single run over a partition range; over department × year Dagster reads the range
+# as a rectangle (departments start..end × years start..end).
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
 
 def department_year_partitions() -> dg.MultiPartitionsDefinition:
     cfg = settings()

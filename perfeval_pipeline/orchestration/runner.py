@@ -14,10 +14,7 @@ import dagster as dg
 
 from perfeval_pipeline.config import settings
 from perfeval_pipeline.orchestration.definitions import ALL_ASSETS
-from perfeval_pipeline.orchestration.partitions import partition_key
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, partition_key
 
 
 def _blocks(selected: list, ordered: list) -> list[list]:

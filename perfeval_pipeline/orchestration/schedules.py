@@ -6,13 +6,11 @@ from __future__ import annotations
 import dagster as dg
 
 from perfeval_pipeline.config import config_dir, load_yaml, settings
-from perfeval_pipeline.orchestration.partitions import partition_key
+from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, partition_key
 
 # Dagster's tags for a run over a partition range; with a MultiPartitionsDefinition the range is the
 # rectangle between the two keys in each dimension, so first|year … last|year is every department
 # of that year (although those keys are not adjacent in the flat `department|year` order).
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 SCHEDULE_DEFAULTS = {"cron": "0 6 1 3 *", "timezone": "Asia/Shanghai", "running": True}
 
 
