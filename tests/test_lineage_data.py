@@ -6,22 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
+from conftest import write_xlsx
 
 DEPARTMENT, YEAR = "jdz-zwsjj", 2023
 HOTLINE_ROWS = 400
-
-
-def _xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
 
 
 # fmt: off
@@ -56,7 +45,7 @@ def _financial(folder: Path) -> None:
     estimates = [["测算编号", "单位编码", "项目名称", "项目预算（万元）", "测算内容", "测算金额（万元）", "是否需要资金", "说明"],
                  ["E1", "JDZ002", "窗口人员奖励经费", 84, "月度优秀窗口奖", 10.84, "是", ""],
                  ["E2", "JDZ002", "窗口人员奖励经费", 84, "年度考核奖励", 73.16, "是", ""]]
-    _xlsx(folder / "financial.xlsx", {"预算决算表": [head, *lines], "支出明细账": ledger, "项目测算明细": estimates})
+    write_xlsx(folder / "financial.xlsx", {"预算决算表": [head, *lines], "支出明细账": ledger, "项目测算明细": estimates})
 
 
 def _assets(folder: Path) -> None:
@@ -70,7 +59,7 @@ def _assets(folder: Path) -> None:
     ]
     stock = [["资产编号", "盘点数量", "实物名称"], ["A001", 1, "服务器"], ["A004", 3, "办公桌"]]
     usage = [["登记编号", "单位编码", "资产编号", "登记日期", "使用人"], ["U1", "JDZ002", "A001", "2023-01-05", "张三"]]
-    _xlsx(folder / "asset_register.xlsx", {"固定资产卡片": [head, *rows], "资产盘点表": stock, "资产使用台账": usage})
+    write_xlsx(folder / "asset_register.xlsx", {"固定资产卡片": [head, *rows], "资产盘点表": stock, "资产使用台账": usage})
 
 
 def _hotline(folder: Path) -> None:
@@ -101,7 +90,7 @@ def _transactions(folder: Path) -> None:
     owners = [["业主编号", "业主名称", "注册日期"], *[[f"O{i}", f"业主{i}", "2023-01-01"] for i in range(1, 5)]]
     projects = [["项目编号", "业主编号", "发布日期", "项目金额（万元）"],
                 *[[f"J{i}", f"O{1 + i % 4}", "2023-02-01", 1] for i in range(1, 13)]]
-    _xlsx(folder / "transactions.xlsx", {"公共资源交易": deals, "交易投诉": complaints, "政府采购": procurement,
+    write_xlsx(folder / "transactions.xlsx", {"公共资源交易": deals, "交易投诉": complaints, "政府采购": procurement,
                                           "中介超市项目业主": owners, "中介超市采购项目": projects})
 
 
@@ -133,7 +122,7 @@ def _evaluation(folder: Path) -> None:
         "工作底稿": [["底稿编号", "指标编码", "扣分", "问题编码", "问题描述"],
                  ["W1", "planning_clarity", 1, "planning_no_schedule", "规划无时间安排"]],
     }
-    _xlsx(folder / "evaluation.xlsx", sheets)
+    write_xlsx(folder / "evaluation.xlsx", sheets)
 
 
 # fmt: on

@@ -31,6 +31,13 @@ PARTITIONS = department_year_partitions()
 # for the whole backfill instead of once per department-year.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 OWNERS = ["team:perfeval"]
+
+
+def department_year_asset(**kwargs):
+    """@dg.asset for the department × year graph: partitions, single-run backfills, owners."""
+    return dg.asset(partitions_def=PARTITIONS, backfill_policy=SINGLE_RUN, owners=OWNERS, **kwargs)
+
+
 # A score may compare against peer departments of the same year (户均发布率 vs the 四小地市 mean),
 # so scorecard(d, y) depends on indicator_values of every department in y: when a peer's indicators
 # change, Dagster shows this department's score as stale.
@@ -60,13 +67,10 @@ def feed_asset(feed: str) -> dg.AssetsDefinition:
     contract = load_contracts()[feed]
     key = dg.AssetKey(f"{feed}_feed")
 
-    @dg.asset(
+    @department_year_asset(
         key=key,
         group_name="ingest",
-        partitions_def=PARTITIONS,
-        backfill_policy=SINGLE_RUN,
         kinds={"pandas", "parquet"},
-        owners=OWNERS,
         description=(
             f"{contract.title}: reads data/landing/{{year}}/{{department}}/{feed}.xlsx|csv through the feed "
             f"contract (Chinese header aliases, units), types every cell, validates with Great Expectations, "
@@ -152,13 +156,10 @@ def feed_asset(feed: str) -> dg.AssetsDefinition:
 FEED_ASSETS = [feed_asset(feed) for feed in load_contracts()]
 
 
-@dg.asset(
+@department_year_asset(
     group_name="quality",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[a.key for a in FEED_ASSETS],
     kinds={"python"},
-    owners=OWNERS,
     description="Quality gate per department-year: usable only if every required feed was ingested without a "
     "structural failure. Blocked partitions get a result.json that says why; later stages skip them.",
     check_specs=[
@@ -205,13 +206,10 @@ def _usable_partitions(context: dg.AssetExecutionContext) -> list[tuple[str, int
     return usable
 
 
-@dg.asset(
+@department_year_asset(
     group_name="indicators",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[quality_gate],
     kinds={"pandas", "parquet"},
-    owners=OWNERS,
     description="Every indicator and statistic of the department's framework (assets_config/frameworks), with "
     "numerator, denominator, per-unit breakdown and the source rows behind it (evidence).",
 )
@@ -248,13 +246,10 @@ def indicator_values(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@department_year_asset(
     group_name="scoring",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[dg.AssetDep(indicator_values, partition_mapping=SAME_YEAR_ALL_DEPARTMENTS)],
     kinds={"pandas", "parquet"},
-    owners=OWNERS,
     description="Points per indicator by its scoring rule minus workpaper deductions, level subtotals, total and "
     "grade. Peer-group targets read the peers' own stored indicator values.",
 )
@@ -293,13 +288,10 @@ def scorecard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
+@department_year_asset(
     group_name="findings",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[scorecard],
     kinds={"python", "json"},
-    owners=OWNERS,
     description="Narrative, 存在问题 and 相关建议 from the templates in assets_config/findings.yaml, each citing its "
     "figures; writes reports/{year}/{department}/result.json.",
 )

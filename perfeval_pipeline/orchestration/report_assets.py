@@ -7,11 +7,9 @@ from perfeval_pipeline.config import settings
 from perfeval_pipeline.formatting import decimal
 from perfeval_pipeline.lineage.manifest import write_manifest
 from perfeval_pipeline.orchestration.assets import (
-    OWNERS,
-    PARTITIONS,
-    SINGLE_RUN,
     _store,
     _usable_partitions,
+    department_year_asset,
     findings,
 )
 from perfeval_pipeline.orchestration.metadata import markdown_table, partition_label
@@ -21,13 +19,10 @@ from perfeval_pipeline.render.summary import grade_distribution, ranked
 from perfeval_pipeline.scoring.score import load_grade_bands
 
 
-@dg.asset(
+@department_year_asset(
     group_name="reports",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[findings],
     kinds={"docx", "excel"},
-    owners=OWNERS,
     description="The 财政支出绩效评价结果反馈表 as Word (header, 基本情况, 主要绩效情况, 存在问题, 相关建议, score "
     "chart) and its scoring workbook (评分表, 统计指标, one evidence sheet per indicator), written "
     "next to result.json as feedback_form.docx/.xlsx. Same result.json → byte-identical files.",
@@ -77,13 +72,10 @@ def feedback_form(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@department_year_asset(
     group_name="reports",
-    partitions_def=PARTITIONS,
-    backfill_policy=SINGLE_RUN,
     deps=[feedback_form],
     kinds={"excel"},
-    owners=OWNERS,
     description="Province overview reports/{year}/summary.xlsx: every department's total, grade and level-1 "
     "subtotals, best first; blocked departments with the reason; the grade distribution. Each "
     "run rewrites the summary of its years from all result.json files present.",
