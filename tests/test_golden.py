@@ -62,8 +62,8 @@ def test_printed_figure(seed_evaluation, indicator, printed):
 
 def test_per_unit_findings(seed_evaluation):
     overruns = {
-        u["name"]: f"{(u['value'] - 1) * 100:.2f}%"
-        for u in _ind(seed_evaluation, "procurement_execution_rate")["items"]
+        u["name"]: f"{u['value'] * 100:.2f}%"
+        for u in _ind(seed_evaluation, "procurement_overrun_rate")["items"]
     }
     assert overruns == {"景德镇市政务服务中心": "2.64%", "景德镇市政务服务代办中心": "8.38%"}
     low = {
@@ -125,7 +125,7 @@ def test_findings_follow_the_seed_structure(seed_evaluation):
     ):
         assert figure in text, figure
     cited = {c for g in problems for i in g["items"] for c in i["cites"]}
-    assert {"hq_budget_variance_rate", "procurement_execution_rate", "asset_utilization_rate"} <= cited
+    assert {"hq_budget_variance_rate", "procurement_overrun_rate", "asset_utilization_rate"} <= cited
 
 
 def test_narrative_prints_the_profile_and_budget(seed_evaluation):

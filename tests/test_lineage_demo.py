@@ -66,6 +66,9 @@ def test_the_seed_variance_rate_walks_back_to_the_final_accounts(demo, capsys):
         ("1958.52", "hq_final_accounts"),
         ("331.99", "hq_initial_budget"),
         ("25.85万", "hotline_tickets"),
+        ("2.64%", "procurement_overrun_rate"),
+        ("8.38%", "procurement_overrun_rate"),
+        ("50.19%", "asset_utilization_rate"),
     ):
         assert iid in [m.indicator_id for m in lineage.resolve(figure)]
     assert cli.main(["trace", DEPARTMENT, str(YEAR), "489.93%"]) == 0
