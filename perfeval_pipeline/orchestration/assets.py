@@ -38,17 +38,6 @@ def department_year_asset(**kwargs):
     return dg.asset(partitions_def=PARTITIONS, backfill_policy=SINGLE_RUN, owners=OWNERS, **kwargs)
 
 
-# A score may compare against peer departments of the same year (户均发布率 vs the 四小地市 mean),
-# so scorecard(d, y) depends on indicator_values of every department in y: when a peer's indicators
-# change, Dagster shows this department's score as stale.
-SAME_YEAR_ALL_DEPARTMENTS = dg.MultiPartitionMapping(
-    {
-        "department": dg.DimensionPartitionMapping("department", dg.AllPartitionMapping()),
-        "year": dg.DimensionPartitionMapping("year", dg.IdentityPartitionMapping()),
-    }
-)
-
-
 def _store() -> Store:
     return Store(settings().store_dir)
 
@@ -248,7 +237,7 @@ def indicator_values(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 @department_year_asset(
     group_name="scoring",
-    deps=[dg.AssetDep(indicator_values, partition_mapping=SAME_YEAR_ALL_DEPARTMENTS)],
+    deps=[indicator_values],
     kinds={"pandas", "parquet"},
     description="Points per indicator by its scoring rule minus workpaper deductions, level subtotals, total and "
     "grade. Peer-group targets read the peers' own stored indicator values.",
