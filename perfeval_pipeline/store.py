@@ -65,6 +65,12 @@ class Store:
             raise FileNotFoundError(f"no {stage}/{table} stored for {department} {year} ({path})")
         return pd.read_parquet(path)
 
+    def read_optional(self, stage: str, table: str, department: str, year: int) -> pd.DataFrame | None:
+        """The stored frame, or None when that stage has nothing for the partition."""
+        return (
+            self.read(stage, table, department, year) if self.exists(stage, table, department, year) else None
+        )
+
     def exists(self, stage: str, table: str, department: str, year: int) -> bool:
         return self.path(stage, table, department, year).exists()
 

@@ -23,10 +23,8 @@ def report_dir(cfg: Settings, department: str, year: int) -> Path:
 
 
 def _profile(store: Store, department: str, year: int) -> dict:
-    if not store.exists("clean", "evaluation.profile", department, year):
-        return {}
-    frame = store.read("clean", "evaluation.profile", department, year)
-    if frame.empty:
+    frame = store.read_optional("clean", "evaluation.profile", department, year)
+    if frame is None or frame.empty:
         return {}
     rec = frame.iloc[0].to_dict()
     return {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in rec.items()}
@@ -77,11 +75,7 @@ def run_findings(
     framework = load_framework(dept.framework)
     indicators = load_indicators(department, year, store)
     scorecard = load_scorecard(department, year, store)
-    workpaper = (
-        store.read("clean", "evaluation.workpaper", department, year)
-        if store.exists("clean", "evaluation.workpaper", department, year)
-        else None
-    )
+    workpaper = store.read_optional("clean", "evaluation.workpaper", department, year)
     profile = _profile(store, department, year)
     findings = compose_findings(dept, year, indicators, scorecard, workpaper, profile)
     store.write("findings", "items", department, year, flatten_findings(findings))

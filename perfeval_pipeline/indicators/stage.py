@@ -19,8 +19,9 @@ def load_clean_tables(department: str, year: int, store: Store) -> dict[str, pd.
     tables = {}
     for contract in load_contracts().values():
         for table in contract.tables.values():
-            if store.exists("clean", table.qualified_name, department, year):
-                tables[table.qualified_name] = store.read("clean", table.qualified_name, department, year)
+            frame = store.read_optional("clean", table.qualified_name, department, year)
+            if frame is not None:
+                tables[table.qualified_name] = frame
     return tables
 
 

@@ -137,16 +137,9 @@ class PartitionLineage:
         self.values = self.store.read("indicators", VALUES_TABLE, department, year).set_index(
             "id", drop=False
         )
-        self.scores = (
-            self.store.read("scores", "indicators", department, year).set_index("id", drop=False)
-            if self.store.exists("scores", "indicators", department, year)
-            else None
-        )
-        self.levels = (
-            self.store.read("scores", "levels", department, year)
-            if self.store.exists("scores", "levels", department, year)
-            else None
-        )
+        scores = self.store.read_optional("scores", "indicators", department, year)
+        self.scores = scores.set_index("id", drop=False) if scores is not None else None
+        self.levels = self.store.read_optional("scores", "levels", department, year)
         self._landing = LandingFiles(self.cfg.landing_dir)
         # Source rows per indicator: tracing several units of one indicator reads its evidence once.
         self._rows: dict[str, list[SourceRow]] = {}

@@ -14,14 +14,6 @@ from perfeval_pipeline.scoring.score import IndicatorScore, Scorecard, peer_mean
 from perfeval_pipeline.store import Store
 
 
-def _clean_or_none(store: Store, table: str, department: str, year: int) -> pd.DataFrame | None:
-    return (
-        store.read("clean", table, department, year)
-        if store.exists("clean", table, department, year)
-        else None
-    )
-
-
 def run_scoring(department: str, year: int, store: Store, cfg: Settings | None = None) -> Scorecard:
     cfg = cfg or load_settings()
     dept = cfg.department(department)
@@ -33,8 +25,8 @@ def run_scoring(department: str, year: int, store: Store, cfg: Settings | None =
     scorecard = score_partition(
         framework,
         indicators,
-        targets=_clean_or_none(store, "evaluation.targets", department, year),
-        workpaper=_clean_or_none(store, "evaluation.workpaper", department, year),
+        targets=store.read_optional("clean", "evaluation.targets", department, year),
+        workpaper=store.read_optional("clean", "evaluation.workpaper", department, year),
         peer_mean_by_indicator=peers,
     )
     frame = scorecard.to_frame()
