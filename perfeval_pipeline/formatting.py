@@ -1,49 +1,77 @@
-"""How figures print in a form: one place, so the form, the findings text and `trace` agree."""
+"""How figures print in a form: one place, so the form, the findings text, the workbook and `trace`
+agree. Percentages print with two decimals unless they are whole ('100%', '60%', '98.50%')."""
 
 from __future__ import annotations
 
 import math
 
+MISSING = "—"
 
-def _missing(value: float | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+
+def missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
+def _whole(x: float) -> bool:
+    return abs(x - round(x)) < 5e-9
 
 
 def percent(value: float | None, decimals: int = 2) -> str:
-    return "—" if _missing(value) else f"{value * 100:.{decimals}f}%"
+    """0.9424 → '94.24%'; 1.0 → '100%'; 0.985 → '98.50%'."""
+    if missing(value):
+        return MISSING
+    pct = value * 100
+    return f"{round(pct):.0f}%" if _whole(pct) else f"{pct:.{decimals}f}%"
+
+
+def percent_fixed(value: float | None, decimals: int = 2) -> str:
+    """Always `decimals` decimals: 1.0 → '100.00%'."""
+    return MISSING if missing(value) else f"{value * 100:.{decimals}f}%"
 
 
 def wan(value_yuan: float | None, decimals: int = 2) -> str:
     """元 → 万元 with fixed decimals, no unit: 39350200 → '3935.02'."""
-    return "—" if _missing(value_yuan) else f"{value_yuan / 10000:.{decimals}f}"
+    return MISSING if missing(value_yuan) else f"{value_yuan / 10000:.{decimals}f}"
 
 
 def wan_count(value: float | None, decimals: int = 2) -> str:
     """A count in 万: 258500 → '25.85万'."""
-    return "—" if _missing(value) else f"{value / 10000:.{decimals}f}万"
+    return MISSING if missing(value) else f"{value / 10000:.{decimals}f}万"
 
 
 def count(value: float | None) -> str:
-    return "—" if _missing(value) else f"{value:.0f}"
+    return MISSING if missing(value) else f"{value:.0f}"
 
 
 def decimal(value: float | None, decimals: int = 2) -> str:
-    return "—" if _missing(value) else f"{value:.{decimals}f}"
+    return MISSING if missing(value) else f"{value:.{decimals}f}"
 
 
 def boolean(value: float | None) -> str:
-    return "—" if _missing(value) else ("是" if value else "否")
+    return MISSING if missing(value) else ("是" if value else "否")
+
+
+def points(value: float | None) -> str:
+    """A score or deduction: '0.5', '2', '1.25' (no trailing zeros)."""
+    return MISSING if missing(value) else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 DISPLAYS = {
     "percent": percent,
-    "percent_int": lambda v: percent(v, 0),
+    "percent_fixed": percent_fixed,
     "wan": wan,
     "wan_count": wan_count,
     "count": count,
     "decimal": decimal,
     "boolean": boolean,
 }
+# The unit a display prints after the figure in running text and in workbooks.
+DISPLAY_UNITS = {"wan": "万元", "wan_count": "件", "percent": "", "percent_fixed": ""}
 
 
 def display(value: float | None, kind: str) -> str:
@@ -51,3 +79,18 @@ def display(value: float | None, kind: str) -> str:
         return DISPLAYS[kind](value)
     except KeyError:
         raise ValueError(f"unknown display {kind!r}; one of {sorted(DISPLAYS)}") from None
+
+
+def number_format(kind: str, value: float | None = None) -> str:
+    """The Excel number format that shows a value as `display(value, kind)` does."""
+    if kind == "percent":
+        return "0%" if value is not None and not missing(value) and _whole(value * 100) else "0.00%"
+    if kind == "percent_fixed":
+        return "0.00%"
+    if kind == "wan":
+        return '#,##0.00'
+    if kind == "count":
+        return "#,##0"
+    if kind == "wan_count":
+        return '#,##0'
+    return "0.00"

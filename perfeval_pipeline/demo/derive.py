@@ -193,42 +193,39 @@ def _transactions(
     )
 
 
+def _actual(rng: np.random.Generator, target: float, comparator: str, percent: bool) -> str:
+    """A reported 实际完成值: met in most years, short (or over, for ≤ targets) now and then."""
+    met = rng.random() < 0.85
+    if comparator == "≤":
+        value = target * (rng.uniform(0.9, 1.0) if met else rng.uniform(1.01, 1.08))
+    else:
+        value = target * (rng.uniform(1.0, 1.12) if met else rng.uniform(0.82, 0.99))
+        if percent:
+            value = min(value, 100.0) if met else value
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def _targets(rng: np.random.Generator) -> tuple[Target, ...]:
     vague = set(rng.choice(2, size=int(rng.integers(0, 3)), replace=False).tolist())
     timeliness = [("开展营商环境工作及时性", 0), ("绩效考评及时性", 1)]
     rows = [
-        Target("产出指标", "数量指标", "政务服务事项受理数", "≥", str(int(rng.integers(60, 180))), "万件"),
-        Target(
-            "产出指标",
-            "数量指标",
-            "“赣服通”依申请政务服务事项上线数",
-            "≥",
-            str(int(rng.integers(300, 500))),
-            "项",
-        ),
-        Target("产出指标", "数量指标", "12345热线受理诉求件", "≥", str(int(rng.integers(4, 15))), "万件"),
-        Target("产出指标", "质量指标", "办件办结率", "≥", str(int(rng.choice([95, 98, 100]))), "%"),
-        Target("产出指标", "质量指标", "数据更新及时率", "≥", str(int(rng.choice([90, 95, 100]))), "%"),
-        *(
-            Target("产出指标", "时效指标", name, "=", "及时", "")
-            if i in vague
-            else Target("产出指标", "时效指标", name, "≥", "100", "%")
-            for name, i in timeliness
-        ),
-        Target("产出指标", "成本指标", "“三公”经费控制率", "≤", "100", "%"),
-        Target(
-            "效益指标",
-            "社会效益指标",
-            "“惠企通”兑现惠企政策的企业覆盖率",
-            "≥",
-            str(int(rng.choice([70, 80, 85, 90]))),
-            "%",
-        ),
-        Target(
-            "满意度指标", "服务对象满意度指标", "服务对象满意度", "≥", str(int(rng.choice([85, 90, 95]))), "%"
-        ),
+        ("产出指标", "数量指标", "政务服务事项受理数", "≥", int(rng.integers(60, 180)), "万件"),
+        ("产出指标", "数量指标", "“赣服通”依申请政务服务事项上线数", "≥", int(rng.integers(300, 500)), "项"),
+        ("产出指标", "数量指标", "12345热线受理诉求件", "≥", int(rng.integers(4, 15)), "万件"),
+        ("产出指标", "质量指标", "办件办结率", "≥", int(rng.choice([95, 98, 100])), "%"),
+        ("产出指标", "质量指标", "数据更新及时率", "≥", int(rng.choice([90, 95, 100])), "%"),
+        *(("产出指标", "时效指标", name, "≥", 100, "%") for name, i in timeliness if i not in vague),
+        ("产出指标", "成本指标", "“三公”经费控制率", "≤", 100, "%"),
+        ("效益指标", "社会效益指标", "“惠企通”兑现惠企政策的企业覆盖率", "≥", int(rng.choice([70, 80, 85, 90])), "%"),
+        ("满意度指标", "服务对象满意度指标", "服务对象满意度", "≥", int(rng.choice([85, 90, 95])), "%"),
     ]
-    return tuple(rows)
+    out = [Target(l1, l2, name, c, str(v), unit, _actual(rng, v, c, unit == "%")) for l1, l2, name, c, v, unit in rows]
+    out[5:5] = [
+        Target("产出指标", "时效指标", name, "=", "及时", "", "及时" if rng.random() < 0.9 else "未及时")
+        for name, i in timeliness
+        if i in vague
+    ]
+    return tuple(out)
 
 
 def _key_tasks(rng: np.random.Generator, year: int, evaluation_date: date) -> tuple[KeyTask, ...]:

@@ -53,6 +53,7 @@ def build(p: PartitionParams, dept: Department, rng: np.random.Generator) -> dic
                 "comparator": t.comparator,
                 "value": t.value,
                 "unit": t.unit,
+                "actual": t.actual,
             }
             for k, t in enumerate(ev.targets, 1)
         ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perfeval_pipeline.config import Department, settings
+from perfeval_pipeline.config import Department, Paths, Settings, load_settings
 from perfeval_pipeline.demo import assets, evaluation, financial, hotline, transactions
 from perfeval_pipeline.demo.common import partition_rng
 from perfeval_pipeline.demo.defects import plant_defects
@@ -22,7 +22,6 @@ from perfeval_pipeline.demo.export import format_table, header
 from perfeval_pipeline.demo.params import PartitionParams
 from perfeval_pipeline.demo.seed import SEED_PARTITION, seed_params
 from perfeval_pipeline.demo.writers import write_csv, write_workbook
-from perfeval_pipeline.feeds.contracts import load_contracts
 
 Builder = Callable[[PartitionParams, Department, np.random.Generator], dict[str, pd.DataFrame]]
 BUILDERS: dict[str, Builder] = {
@@ -41,18 +40,18 @@ def partition_params(dept: Department, year: int) -> PartitionParams:
     return seed_params(dept) if (dept.code, year) == SEED_PARTITION else derive_params(dept, year)
 
 
-def export_cells(dept: Department, year: int, feed: str, params: PartitionParams) -> dict[str, pd.DataFrame]:
+def export_cells(settings: Settings, dept: Department, year: int, feed: str, params: PartitionParams) -> dict[str, pd.DataFrame]:
     """A feed's export cells per table (canonical column names), planted defects included."""
-    contract = load_contracts()[feed]
+    contract = settings.contracts[feed]
     tables = BUILDERS[feed](params, dept, partition_rng(dept.code, year, feed))
     cells = {name: format_table(frame, contract.tables[name], params.style) for name, frame in tables.items()}
     return plant_defects(dept.code, year, feed, cells)
 
 
-def write_feed(folder: Path, dept: Department, year: int, feed: str, params: PartitionParams) -> list[Path]:
+def write_feed(settings: Settings, folder: Path, dept: Department, year: int, feed: str, params: PartitionParams) -> list[Path]:
     """One feed's files: a workbook with a sheet per table, big tables as {feed}.{table}.csv beside it."""
-    contract = load_contracts()[feed]
-    cells = export_cells(dept, year, feed, params)
+    contract = settings.contracts[feed]
+    cells = export_cells(settings, dept, year, feed, params)
     written, sheets = [], []
     for name, table in contract.tables.items():
         headers = [header(table.columns[c], table, params.style) for c in cells[name].columns]
@@ -69,9 +68,9 @@ def write_feed(folder: Path, dept: Department, year: int, feed: str, params: Par
     return written
 
 
-def write_partition(folder: Path, dept: Department, year: int) -> list[Path]:
+def write_partition(settings: Settings, folder: Path, dept: Department, year: int) -> list[Path]:
     params = partition_params(dept, year)
-    return [path for feed in BUILDERS for path in write_feed(folder, dept, year, feed, params)]
+    return [path for feed in BUILDERS for path in write_feed(settings, folder, dept, year, feed, params)]
 
 
 def _complete(folder: Path) -> bool:
@@ -81,14 +80,16 @@ def _complete(folder: Path) -> bool:
     )
 
 
-def _write_timed(landing_dir: Path, code: str, year: int) -> tuple[list[Path], float]:
+def _write_timed(paths: Paths, landing_dir: Path, code: str, year: int) -> tuple[list[Path], float]:
     started = time.perf_counter()
-    files = write_partition(Path(landing_dir) / str(year) / code, settings().department(code), year)
+    settings = load_settings(paths)
+    files = write_partition(settings, Path(landing_dir) / str(year) / code, settings.department(code), year)
     return files, time.perf_counter() - started
 
 
 def generate_demo(
-    landing_dir: Path,
+    settings: Settings,
+    landing_dir: Path | None = None,
     departments: list[str] | None = None,
     years: list[int] | None = None,
     overwrite: bool = False,
@@ -101,12 +102,14 @@ def generate_demo(
     A partition whose five feeds all exist is skipped unless `overwrite`. Output is deterministic: the
     same partition always gets the same bytes, whatever the number of worker processes (default: one
     per CPU). Returns the files written, partition by partition in year, department order."""
-    cfg = settings()
-    codes = [cfg.department(code).code for code in (departments or list(cfg.departments))]
+    landing_dir = Path(landing_dir or settings.landing_dir)
+    codes = [settings.department(code).code for code in (departments or list(settings.departments))]
     report = progress or (lambda _msg: None)
     todo = []
-    for year in years or list(cfg.years):
+    for year in years or list(settings.years):
         for code in codes:
+            if year not in settings.department_years(code):
+                continue
             if not overwrite and _complete(Path(landing_dir) / str(year) / code):
                 report(f"{code} {year}: exists, skipped")
             else:
@@ -115,13 +118,13 @@ def generate_demo(
     done: dict[tuple[str, int], list[Path]] = {}
     if workers <= 1:
         for code, year in todo:
-            done[code, year], seconds = _write_timed(landing_dir, code, year)
+            done[code, year], seconds = _write_timed(settings.paths, landing_dir, code, year)
             report(f"{code} {year}: wrote {len(done[code, year])} files in {seconds:.1f}s")
     else:
         # spawn, not fork: the caller may be a threaded process (Dagster); workers re-read the config.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {
-                pool.submit(_write_timed, landing_dir, code, year): (code, year) for code, year in todo
+                pool.submit(_write_timed, settings.paths, landing_dir, code, year): (code, year) for code, year in todo
             }
             for future in as_completed(futures):
                 code, year = futures[future]

@@ -138,6 +138,7 @@ class Target:
     comparator: str
     value: str
     unit: str
+    actual: str = ""  # 实际完成值 as the department reports it
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,13 @@ SEED_PARTITION = ("jdz-zwsjj", 2023)
 # evaluation workbook, chosen so that with assets_config/frameworks/zwsj.yaml the total computed from
 # all rows lands on the evaluator's published score. They are data, not pipeline code.
 SEED_WORKPAPER_DEDUCTIONS: dict[str, float] = {
-    "target_not_in_remit": 0.5,
-    "planning_no_schedule": 0.3,
-    "plan_mismatch_functions": 0.2,
-    "illegal_expense": 0.3,
-    "payment_procedure_incomplete": 0.2,
-    "use_not_as_approved": 0.1,
-    "assessment_rules_parallel": 0.16,
+    "target_not_in_remit": 1.0,
+    "planning_no_schedule": 0.5,
+    "plan_mismatch_functions": 0.3,
+    "illegal_expense": 0.5,
+    "payment_procedure_incomplete": 0.3,
+    "use_not_as_approved": 0.2,
+    "assessment_rules_parallel": 0.19,
 }
 
 _WORKPAPER = (
@@ -136,17 +136,17 @@ _FINANCE_GAPS = ("结余结转管理", "负债管理", "财务报告和财务分
 
 
 def _targets() -> tuple[Target, ...]:
-    rows = (
-        ("产出指标", "数量指标", "政务服务事项受理数", "≥", "140", "万元"),
-        ("产出指标", "数量指标", "“赣服通”依申请政务服务事项上线数", "≥", "400", "项"),
-        ("产出指标", "数量指标", "12345热线受理诉求件", "≥", "25", "万件"),
-        ("产出指标", "质量指标", "办件办结率", "≥", "98", "%"),
-        ("产出指标", "质量指标", "数据更新及时率", "≥", "95", "%"),
-        ("产出指标", "时效指标", "开展营商环境工作及时性", "=", "及时", ""),
-        ("产出指标", "时效指标", "绩效考评及时性", "=", "及时", ""),
-        ("产出指标", "成本指标", "“三公”经费控制率", "≤", "100", "%"),
-        ("效益指标", "社会效益指标", "“惠企通”兑现惠企政策的企业覆盖率", "≥", "80", "%"),
-        ("满意度指标", "服务对象满意度指标", "服务对象满意度", "≥", "90", "%"),
+    rows = (  # (…, 年度指标值, 计量单位, 实际完成值 as the department reported it)
+        ("产出指标", "数量指标", "政务服务事项受理数", "≥", "140", "万元", "152"),
+        ("产出指标", "数量指标", "“赣服通”依申请政务服务事项上线数", "≥", "400", "项", "408"),
+        ("产出指标", "数量指标", "12345热线受理诉求件", "≥", "25", "万件", "25.85"),
+        ("产出指标", "质量指标", "办件办结率", "≥", "98", "%", "100"),
+        ("产出指标", "质量指标", "数据更新及时率", "≥", "95", "%", "100"),
+        ("产出指标", "时效指标", "开展营商环境工作及时性", "=", "及时", "", "及时"),
+        ("产出指标", "时效指标", "绩效考评及时性", "=", "及时", "", "及时"),
+        ("产出指标", "成本指标", "“三公”经费控制率", "≤", "100", "%", "96.8"),
+        ("效益指标", "社会效益指标", "“惠企通”兑现惠企政策的企业覆盖率", "≥", "80", "%", "29.26"),
+        ("满意度指标", "服务对象满意度指标", "服务对象满意度", "≥", "90", "%", "98.33"),
     )
     return tuple(Target(*r) for r in rows)
 

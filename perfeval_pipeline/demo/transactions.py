@@ -39,7 +39,8 @@ _PROCUREMENT_PROJECTS = {
     "agency": ("帮办代办服务外包", "代办服务终端采购", "代办车辆租赁服务"),
 }
 _METHODS = ("公开招标", "竞争性磋商", "询价", "单一来源", "框架协议采购")
-_CHANNELS = ("交易中心投诉箱", "交易平台", "市重点办", "市招标办", "市采购办")
+# The channels an evaluator checks for complaints: the center's own, then other units'.
+_CHANNELS = (("投诉箱", "本单位"), ("交易平台", "本单位"), ("市重点办", "相关单位"), ("市招标办", "相关单位"), ("市采购办", "相关单位"))
 _OWNER_PREFIX = (
     "昌南",
     "瓷都",
@@ -91,7 +92,7 @@ def complaints(p: PartitionParams, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "complaint_id": [f"TS{p.year}-{k:03d}" for k in range(1, n + 1)],
-            "channel": [str(c) for c in rng.choice(_CHANNELS, size=n)],
+            "channel": [_CHANNELS[i][0] for i in rng.integers(0, len(_CHANNELS), n)],
             "date": np.sort(random_dates(rng, date(p.year, 1, 10), date(p.year, 12, 25), n)),
             "subject": ["对评标结果有异议"] * n,
         }
@@ -173,9 +174,17 @@ def intermediary(
 
 def build(p: PartitionParams, dept: Department, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     owners, projects = intermediary(p, dept, rng)
+    filed = complaints(p, rng)
     return {
         "deals": deals(p, dept, rng),
-        "complaints": complaints(p, rng),
+        "complaints": filed,
+        "complaint_channels": pd.DataFrame(
+            {
+                "channel": [c for c, _ in _CHANNELS],
+                "holder": [h for _, h in _CHANNELS],
+                "complaints": [int((filed["channel"] == c).sum()) for c, _ in _CHANNELS],
+            }
+        ),
         "procurement": procurement(p, dept, rng),
         "intermediary_owners": owners,
         "intermediary_projects": projects,

@@ -1,115 +1,177 @@
-"""Typed conversion of raw string cells: amounts like '1,958.52', rates like '50.19%', 万元 headers,
-Chinese booleans and dates. Cells that do not parse become missing and the row records why."""
+"""Typed conversion of raw text cells, through the one number parser: amounts like '1,958.52',
+rates like '50.19%', 万元 headers, Chinese booleans, dates and ISO-8601 timestamps (with 'T' and an
+offset). A cell that is present but does not parse becomes missing, and its row records which column
+failed and as what type (never the cell's text: a reason must not quote content it cannot read).
+Text cells that look like missing values ('N/A', 'null') stay text in text columns.
+
+Besides the contract columns, the typed frame carries the helper columns the quality suites check:
+`_parse_errors`, `_total_row` (a 合计/小计 line), and `_row` (the row's ordinal in its table).
+Vectorised with Arrow compute: a 25万-row hotline types in well under a second."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from perfeval_pipeline.feeds.contracts import ColumnContract
+from perfeval_pipeline.feeds.contracts import ColumnContract, TableContract
 from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, RawTable
+from perfeval_pipeline.numbers import clean_text, na_tokens, parse_cells
 
 PARSE_ERRORS = "_parse_errors"
-TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "有", "已"}
-FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "无", "未"}
+TOTAL_ROW = "_total_row"
+ROW = "_row"
+TRUE_WORDS = ["是", "y", "yes", "true", "1", "√", "有", "已", "✓"]
+FALSE_WORDS = ["否", "n", "no", "false", "0", "×", "无", "未", "✗"]
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
     "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
+    "%Y年%m月%d日%H:%M:%S",
     "%Y年%m月%d日",
+    "%Y.%m.%d",
     "%Y%m%d",
 )
+# Format and control characters: zero-width spaces, BOMs, bidi marks. Never inside an identifier.
+_INVISIBLE = "[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+TYPE_WORDS = {
+    "string": "文本",
+    "int": "整数",
+    "float": "数值",
+    "money": "金额",
+    "rate": "比率",
+    "date": "日期",
+    "datetime": "时间",
+    "bool": "是/否",
+}
 
 
-def _clean_number_text(s: pd.Series) -> pd.Series:
-    return (
-        s.str.replace(",", "", regex=False)
-        .str.replace("，", "", regex=False)
-        .str.replace("¥", "", regex=False)
-        .str.replace("￥", "", regex=False)
-        .str.replace("元", "", regex=False)
-        .str.replace(" ", "", regex=False)
-        .str.strip()
-    )
+def _arrow(raw: pd.Series) -> pa.Array:
+    return pa.array(raw.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
 
 
-def parse_number(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(_clean_number_text(s).replace("", np.nan), errors="coerce")
-
-
-def parse_rate(s: pd.Series, header_unit: str | None) -> pd.Series:
-    """'50.19%' → 0.5019; a bare number is a fraction unless the header says (%)."""
-    text = _clean_number_text(s)
-    has_pct = text.str.endswith("%") | text.str.endswith("％")
-    num = pd.to_numeric(text.str.rstrip("%％").replace("", np.nan), errors="coerce")
-    return num.where(~(has_pct | (header_unit == "%")), num / 100.0)
-
-
-def parse_dates(s: pd.Series) -> pd.Series:
-    text = s.str.strip().replace("", np.nan)
+def parse_dates(text: pa.Array, timezone: str = "Asia/Shanghai") -> pd.Series:
+    """Dates and timestamps in the formats exports use. ISO-8601 with 'T' and an offset is converted to
+    local time (the evaluation's timezone) and kept without a zone; a 'T' timestamp without an offset
+    is already local."""
+    s = pd.Series(pc.if_else(pc.equal(text, ""), None, text).to_pandas(), dtype="string")
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    todo = text.notna()
+    todo = s.notna()
+    iso = todo & s.str.contains("T", regex=False).fillna(False)
+    if iso.any():
+        part = s[iso]
+        zoned = part.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False)
+        if zoned.any():
+            parsed = pd.to_datetime(part[zoned], format="ISO8601", errors="coerce", utc=True)
+            out.loc[parsed.index] = parsed.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+        if (~zoned).any():
+            out.loc[part[~zoned].index] = pd.to_datetime(part[~zoned], format="ISO8601", errors="coerce").astype("datetime64[us]")
+        todo &= ~iso
     for fmt in _DATE_FORMATS:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce")
         hit = parsed.notna()
         out.loc[hit[hit].index] = parsed[hit]
         todo.loc[hit[hit].index] = False
     return out
 
 
-def parse_bool(s: pd.Series) -> pd.Series:
-    low = s.str.strip().str.lower()
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[low.isin(TRUE_WORDS)] = True
-    out[low.isin(FALSE_WORDS)] = False
-    return out
-
-
-def convert_column(raw: pd.Series, col: ColumnContract, header_unit: str | None) -> pd.Series:
-    s = raw.astype(str)
+def convert_column(
+    raw: pd.Series | pa.Array, col: ColumnContract, header_unit: str | None, timezone: str = "Asia/Shanghai"
+) -> pd.Series:
+    """The typed column: missing where empty, an NA token in a non-text column, or unreadable."""
+    text = raw if isinstance(raw, pa.Array) else _arrow(raw)
+    text = pc.fill_null(text, "")
     if col.type == "string":
-        return s.str.strip().replace("", pd.NA).astype("string")
-    if col.type == "int":
-        num = parse_number(s)
-        return num.where(num.isna() | (num == num.round()), np.nan).astype("Int64")
-    if col.type == "float":
-        return parse_number(s).astype("Float64")
-    if col.type == "money":
-        scale = 10000.0 if header_unit == "万元" else 1.0
-        return (parse_number(s) * scale).round(2).astype("Float64")
+        value = pc.utf8_trim_whitespace(text)
+        if col.code or col.identity:
+            value = pc.utf8_normalize(value, "NFKC")
+        return pd.Series(pc.if_else(pc.equal(value, ""), None, value).to_pandas(), dtype="string")
+    if col.type in ("int", "float", "money"):
+        num = parse_cells(text, "money" if col.type == "money" else "number")
+        if col.type == "money":
+            scale = 10000.0 if header_unit == "万元" else 1.0
+            return pd.Series(pc.round(pc.multiply(num, scale), 2).to_pandas(), dtype="Float64")
+        if col.type == "int":
+            whole = pc.equal(num, pc.round(num))
+            return pd.Series(pc.if_else(whole, num, None).to_pandas(), dtype="Float64").astype("Int64")
+        return pd.Series(num.to_pandas(), dtype="Float64")
     if col.type == "rate":
-        return parse_rate(s, header_unit).astype("Float64")
+        return pd.Series(parse_cells(text, "rate", percent_header=header_unit == "%").to_pandas(), dtype="Float64")
     if col.type in ("date", "datetime"):
-        return parse_dates(s)
+        return parse_dates(pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFKC")), timezone)
     if col.type == "bool":
-        return parse_bool(s)
+        low = pc.utf8_lower(clean_text(text))
+        out = pc.if_else(pc.is_in(low, value_set=pa.array(TRUE_WORDS)), True, pc.if_else(pc.is_in(low, value_set=pa.array(FALSE_WORDS)), False, None))
+        return pd.Series(out.to_pandas(), dtype="boolean")
     raise ValueError(f"unknown column type {col.type}")
 
 
-def type_table(table: RawTable) -> pd.DataFrame:
+def problems(text: pa.Array, typed: pd.Series, col: ColumnContract, max_chars: int) -> pa.Array:
+    """Per row, why this column's cell is unusable (null when it is fine). Says which column and as
+    what type, never what the cell holds."""
+    text = pc.fill_null(text, "")
+    present = pc.not_equal(pc.utf8_trim_whitespace(text), "")
+    missing = pa.array(typed.isna().to_numpy(), type=pa.bool_())
+    out = pa.nulls(len(text), pa.string())
+    if col.type != "string":
+        bad = pc.and_(pc.and_(present, missing), pc.invert(na_tokens(text)))
+        out = pc.if_else(bad, f"{col.label}: cannot be read as {TYPE_WORDS[col.type]} ({col.type})", out)
+    too_long = pc.greater(pc.utf8_length(text), max_chars)
+    out = pc.if_else(too_long, f"{col.label}: cell longer than {max_chars} characters", out)
+    if col.code or col.identity:
+        invisible = pc.match_substring_regex(text, _INVISIBLE)
+        out = pc.if_else(invisible, f"{col.label}: contains invisible characters", out)
+    return out
+
+
+def total_row_flags(raw: pd.DataFrame, contract: TableContract, labels: tuple[str, ...]) -> np.ndarray:
+    """Rows whose text cells carry a totals label (合计, 小计, 总计…) alone: a summary line of the
+    export, never a record."""
+    flags = np.zeros(len(raw), dtype=bool)
+    if not labels or not len(raw):
+        return flags
+    pattern = "^(?:" + "|".join(r"\s*".join(map(re.escape, label)) for label in labels) + r")[:：]?$"
+    for name, col in contract.columns.items():
+        if col.type == "string" and name in raw.columns:
+            text = clean_text(_arrow(raw[name]))
+            flags |= pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False)
+    return flags
+
+
+def type_table(
+    table: RawTable,
+    *,
+    total_labels: tuple[str, ...] = (),
+    max_cell_chars: int = 32767,
+    timezone: str = "Asia/Shanghai",
+) -> pd.DataFrame:
     """Typed frame with every contract column (absent optional ones all-missing), the source
-    columns, and `_parse_errors`: for each row, the cells that were present but did not parse."""
+    columns, `_row` and the helper columns (`_parse_errors`, `_total_row`)."""
     raw = table.frame
-    out = {}
-    errors = pd.Series("", index=raw.index, dtype="string")
+    n = len(raw)
+    out = {ROW: np.arange(n, dtype="int32")}
+    found = []
     for name, col in table.contract.columns.items():
-        if name not in raw.columns:
-            out[name] = convert_column(pd.Series([""] * len(raw), index=raw.index, dtype=object), col, None)
-            continue
-        typed = convert_column(raw[name], col, table.header_units.get(name))
-        present = raw[name].astype(str).str.strip() != ""
-        bad = present & typed.isna()
-        if bad.any():
-            msg = raw[name].astype("string").where(bad, "")
-            errors = errors.where(~bad, errors + f"{name}: cannot read '" + msg + f"' as {col.type}; ")
+        text = _arrow(raw[name]) if name in raw.columns else pa.array([""] * n, type=pa.string())
+        typed = convert_column(text, col, table.header_units.get(name), timezone)
+        typed.index = raw.index
+        if name in raw.columns:
+            found.append(problems(text, typed, col, max_cell_chars))
         out[name] = typed
     frame = pd.DataFrame(out, index=raw.index)
     for c in SOURCE_COLUMNS:
-        frame[c] = raw[c].values
-    # A typed text column: all-missing object columns would store as Parquet null type and drift.
-    frame[PARSE_ERRORS] = errors.str.rstrip("; ").replace("", pd.NA).astype("string")
-    return frame
+        frame[c] = raw[c].to_numpy() if c in raw.columns else pd.Series(dtype=object)
+    frame["_source_row"] = frame["_source_row"].astype("int32")
+    errors = pc.binary_join_element_wise(*found, "; ", null_handling="skip") if found else pa.nulls(n, pa.string())
+    errors = pc.if_else(pc.equal(errors, ""), None, errors) if found else errors
+    frame[PARSE_ERRORS] = pd.Series(errors.to_pandas(), index=raw.index, dtype="string")
+    frame[TOTAL_ROW] = total_row_flags(raw, table.contract, total_labels)
+    return frame.reset_index(drop=True)

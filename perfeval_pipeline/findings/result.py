@@ -1,16 +1,20 @@
-"""Assemble result.json: everything a form shows, with every figure's provenance handle
-(indicator id, numerator/denominator, evidence row count). Schema: ARCHITECTURE.md § result.json."""
+"""Assemble result.json: everything a form shows, with every figure's provenance handle (indicator
+id, numerator/denominator, evidence row count). Every partition ends with one: evaluated, blocked
+(its data break the contracts; the reasons name file, sheet, row, column) or failed (the pipeline
+raised for it; the others of the run went on). Strict JSON: no NaN or Infinity.
+Schema: ARCHITECTURE.md § result.json."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from perfeval_pipeline.config import Department
+from perfeval_pipeline.config.models import Department
 from perfeval_pipeline.indicators.compute import IndicatorResults
 from perfeval_pipeline.indicators.framework import Framework
+from perfeval_pipeline.indicators.peers import Benchmark
 from perfeval_pipeline.scoring.score import Scorecard
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def header(dept: Department, year: int, evaluation_type: str, profile: dict) -> dict:
@@ -31,9 +35,10 @@ def header(dept: Department, year: int, evaluation_type: str, profile: dict) -> 
 
 
 def indicator_records(framework: Framework, indicators: IndicatorResults, scorecard: Scorecard) -> list[dict]:
+    values = indicators.by_id()
     out = []
     for spec in framework.all:
-        v = indicators.get(spec.id)
+        v = values[spec.id]
         rec = {
             "id": v.id,
             "name": v.name,
@@ -41,6 +46,7 @@ def indicator_records(framework: Framework, indicators: IndicatorResults, scorec
             "level2": v.level2,
             "statistic": not spec.scored,
             "unit": v.unit,
+            "display_kind": v.display_kind,
             "value": v.value,
             "display": v.display,
             "numerator": v.numerator,
@@ -59,6 +65,7 @@ def indicator_records(framework: Framework, indicators: IndicatorResults, scorec
                     "deduction": s.deduction,
                     "deduction_reason": s.deduction_reason,
                     "rule": s.rule,
+                    "rule_text": s.rule_text,
                     "target": s.target,
                     "target_source": s.target_source,
                     "workpaper_deduction": s.workpaper_deduction,
@@ -79,6 +86,8 @@ def build_result(
     findings: dict,
     profile: dict,
     quality: dict,
+    benchmarks: dict[str, Benchmark],
+    rectification: dict,
 ) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -86,7 +95,7 @@ def build_result(
         "year": year,
         "status": "evaluated",
         "header": header(dept, year, evaluation_type, profile),
-        "framework": {"name": framework.name, "title": framework.title},
+        "framework": {"name": framework.name, "title": framework.title, "chain": list(framework.chain)},
         "total_score": scorecard.total,
         "max_points": scorecard.max_points,
         "grade": scorecard.grade,
@@ -96,17 +105,40 @@ def build_result(
         "narrative": findings["narrative"],
         "problems": findings["problems"],
         "recommendations": findings["recommendations"],
+        "peer_benchmarks": [
+            {
+                "indicator_id": b.indicator_id,
+                "groups": list(b.groups),
+                "mean": b.mean,
+                "source": b.source,
+                "members": [{"department": m.department, "value": m.value, "reason": m.reason} for m in b.members],
+            }
+            for b in benchmarks.values()
+        ],
+        "rectification": rectification,
         "quality": quality,
     }
 
 
-def blocked_result(dept: Department, year: int, evaluation_type: str, reasons: list[str]) -> dict:
-    """What a partition whose blocking checks failed reports instead of a score."""
+def not_evaluated_result(
+    dept: Department,
+    year: int,
+    evaluation_type: str,
+    status: str,
+    reasons: list[str],
+    quality: dict | None = None,
+    superseded: str | None = None,
+) -> dict:
+    """What a blocked or failed partition reports instead of a score."""
+    if status not in ("blocked", "failed"):
+        raise ValueError(f"status {status!r}")
     return {
         "schema_version": SCHEMA_VERSION,
         "department": dept.code,
         "year": year,
-        "status": "blocked",
+        "status": status,
         "header": header(dept, year, evaluation_type, {}),
-        "blocked_reasons": reasons,
+        "blocked_reasons" if status == "blocked" else "failure": reasons,
+        "superseded": superseded,
+        "quality": quality,
     }

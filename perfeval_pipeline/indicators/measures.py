@@ -1,25 +1,34 @@
-"""Compute one indicator's measure over a partition's views.
+"""Compute one indicator's measure over a partition's views, with DuckDB.
 
-Measure kinds (assets_config/frameworks/*.yaml):
-- ratio: numerator side / denominator side (+ offset); optional per-unit breakdown (`by`).
-- total: one side's aggregate (sum of columns, or row count).
-- count: rows matching `where` (violations, items); `items` lists them.
-- rule_hits: several named row rules; the value is how many found at least one row.
-A side is {table, sum: col | [cols], count: rows, where, distinct} or {quota: staffing}.
-Every result carries the rows it used (evidence), so lineage is a lookup, not a re-derivation.
-"""
+Each measure side is one SQL query over a registered view (`where` is the framework's SQL
+condition), returning the rows it selected and what each contributed. Every result carries those
+rows as evidence: references (source table, `_row`) into the stored rows of the partition, never
+copies of their cells, so tracing is a lookup and the evidence stays small."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import duckdb
+import numpy as np
 import pandas as pd
 
-from perfeval_pipeline.config import Department
-from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS
-from perfeval_pipeline.indicators.framework import IndicatorSpec
+from perfeval_pipeline.config.models import Department
+from perfeval_pipeline.indicators.framework import (
+    CountMeasure,
+    IndicatorSpec,
+    RatioMeasure,
+    RuleHitsMeasure,
+    Side,
+    TargetCompletionMeasure,
+    TotalMeasure,
+)
+from perfeval_pipeline.indicators.views import ROW
 
-EVIDENCE_COLUMNS = ["indicator_id", "role", "table", *SOURCE_COLUMNS, "amount"]
+EVIDENCE_COLUMNS = ["indicator_id", "role", "source_table", ROW, "amount"]
+# Views name their rows by the stored table they extend.
+VIEW_SOURCES = {"asset_register.assets_checked": "asset_register.assets"}
 
 
 class NotComputable(Exception):
@@ -37,74 +46,105 @@ class MeasureResult:
     evidence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVIDENCE_COLUMNS))
 
 
-def _mask(frame: pd.DataFrame, where: str | None) -> pd.Series:
-    if not where or frame.empty:
-        return pd.Series(True, index=frame.index)
-    try:
-        result = frame.eval(where, engine="python")
-    except Exception as exc:
-        raise ValueError(f"cannot evaluate where {where!r}: {exc}") from exc
-    return pd.Series(result, index=frame.index).astype("boolean").fillna(False).astype(bool)
-
-
-def _table(views: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    try:
-        return views[name]
-    except KeyError:
-        raise NotComputable(f"table {name} is not available for this partition") from None
-
-
 @dataclass
-class _Side:
+class SideRows:
     total: float
-    rows: pd.DataFrame  # selected rows with an `amount` column (the value each row contributed)
+    rows: np.ndarray  # `_row` of each selected row
+    amounts: np.ndarray  # what each row contributed
+    keys: np.ndarray | None  # the `by` value of each row
     table: str
 
 
-def _aggregate(
-    views: dict[str, pd.DataFrame], side: dict, dept: Department, group: tuple | None = None
-) -> _Side:
-    if "quota" in side:
-        quota = dept.staffing_quota
-        if not quota:
-            raise NotComputable("departments.yaml gives no staffing_quota for this department")
-        rows = pd.DataFrame(
-            {
-                "_source_file": "assets_config/departments.yaml",
-                "_source_sheet": dept.code,
-                "_source_row": 0,
-                "_row_hash": list(quota),
-                "amount": list(quota.values()),
-            }
-        )
-        return _Side(float(sum(quota.values())), rows, "config.staffing_quota")
-    name = side["table"]
-    frame = _table(views, name)
-    if group is not None:
-        col, key = group
-        frame = frame[frame[col] == key]
-    rows = frame[_mask(frame, side.get("where"))]
-    if "distinct" in side:
-        rows = rows.drop_duplicates(side["distinct"])
-    if "sum" in side:
-        cols = side["sum"] if isinstance(side["sum"], list) else [side["sum"]]
-        missing = [c for c in cols if c not in rows.columns]
-        if missing:
-            raise ValueError(f"{name} has no column(s) {missing}")
-        amount = rows[cols].astype("Float64").fillna(0).sum(axis=1).astype(float)
-    else:
-        amount = pd.Series(1.0, index=rows.index)
-    out = rows[[c for c in SOURCE_COLUMNS if c in rows.columns]].copy()
-    out["amount"] = amount.values
-    return _Side(round(float(amount.sum()), 2), out, name)
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
-def _evidence(indicator_id: str, role: str, side: _Side) -> pd.DataFrame:
-    ev = side.rows.copy()
-    ev.insert(0, "table", side.table)
-    ev.insert(0, "role", role)
-    ev.insert(0, "indicator_id", indicator_id)
-    return ev.reindex(columns=EVIDENCE_COLUMNS)
+class MeasureContext:
+    """A partition's views registered in an in-memory DuckDB connection (one per partition)."""
+
+    def __init__(self, views: dict[str, pd.DataFrame], dept: Department):
+        self.views, self.dept = views, dept
+        self.con = duckdb.connect(":memory:", config={"threads": 1, "enable_external_access": False})
+        for name, frame in views.items():
+            self.con.register(name, frame)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def frame(self, table: str) -> pd.DataFrame:
+        try:
+            return self.views[table]
+        except KeyError:
+            raise NotComputable(f"table {table} is not available for this partition") from None
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    def side(self, side: Side, by: str | None = None, group: object = None) -> SideRows:
+        if side.quota:
+            quota = self.dept.staffing_quota
+            if not quota:
+                raise NotComputable("departments.yaml gives no staffing_quota for this department")
+            amounts = np.asarray(list(quota.values()), dtype="float64")
+            return SideRows(float(amounts.sum()), np.arange(len(amounts)), amounts, None, "config.staffing_quota")
+        table = side.table
+        self.frame(table)
+        cols = side.sum_columns
+        amount = " + ".join(f'COALESCE(CAST("{c}" AS DOUBLE), 0)' for c in cols) if cols else "1.0"
+        select = [f'"{ROW}"', f"({amount}) AS amount"]
+        if by:
+            select.append(f'"{by}" AS key')
+        conditions = [f"({side.where})"] if side.where else []
+        params = []
+        if by and group is not None:
+            conditions.append(f'"{by}" = ?')
+            params.append(group)
+        sql = f'SELECT {", ".join(select)} FROM "{table}"'
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        if side.distinct:
+            sql += f' QUALIFY row_number() OVER (PARTITION BY "{side.distinct}" ORDER BY "{ROW}") = 1'
+        sql += f' ORDER BY "{ROW}"'
+        try:
+            out = self.query(sql, params)
+        except duckdb.Error as exc:
+            raise ValueError(f"cannot evaluate {sql!r}: {exc}") from exc
+        amounts = out["amount"].to_numpy(dtype="float64")
+        total = round(float(amounts.sum()), 2) if len(amounts) else 0.0
+        return SideRows(total, out[ROW].to_numpy(dtype="int64"), amounts, out["key"].to_numpy() if by else None, table)
+
+    def records(self, table: str, where: str | None, columns: tuple[str, ...]) -> list[dict]:
+        """Rows of `table` matching `where` with `columns` and their source reference."""
+        frame = self.frame(table)
+        wanted = [c for c in columns if c in frame.columns] + [
+            c for c in ("_source_file", "_source_sheet", "_source_row", ROW) if c in frame.columns and c not in columns
+        ]
+        sql = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in wanted)} FROM "{table}"'
+        if where:
+            sql += f" WHERE ({where})"
+        sql += f' ORDER BY "{ROW}"'
+        out = self.query(sql)
+        records = out.astype(object).where(out.notna(), None).to_dict("records")
+        for rec in records:
+            for k, v in rec.items():
+                if isinstance(v, pd.Timestamp):
+                    rec[k] = v.date().isoformat() if v == v.normalize() else v.isoformat(sep=" ")
+                elif isinstance(v, np.generic):
+                    rec[k] = v.item()
+        return records
+
+
+def _evidence(indicator_id: str, role: str, side: SideRows) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "indicator_id": indicator_id,
+            "role": role,
+            "source_table": VIEW_SOURCES.get(side.table, side.table),
+            ROW: side.rows.astype("int32"),
+            "amount": side.amounts,
+        },
+        columns=EVIDENCE_COLUMNS,
+    )
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -112,133 +152,132 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVIDENCE_COLUMNS)
 
 
-def _records(rows: pd.DataFrame, columns: list[str]) -> list[dict]:
-    cols = [c for c in columns if c in rows.columns] + [
-        c for c in ("_source_file", "_source_sheet", "_source_row") if c in rows.columns
-    ]
-    out = rows[cols].astype(object).where(rows[cols].notna(), None).to_dict("records")
-    for rec in out:
-        for k, v in rec.items():
-            if isinstance(v, pd.Timestamp):
-                rec[k] = v.date().isoformat()
-    return out
+def _unit_name(dept: Department, by: str, key) -> str:
+    return dept.unit_name(key) if by == "unit_code" else str(key)
 
 
-def _ratio(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
-    m = spec.measure
-    num = _aggregate(views, m["numerator"], dept)
-    den = _aggregate(views, m["denominator"], dept)
+def _ratio(spec: IndicatorSpec, m: RatioMeasure, ctx: MeasureContext) -> MeasureResult:
+    num = ctx.side(m.numerator, m.by)
+    den = ctx.side(m.denominator, m.by)
     evidence = _concat([_evidence(spec.id, "numerator", num), _evidence(spec.id, "denominator", den)])
-    offset = float(m.get("offset", 0))
     by_unit = []
-    if "by" in m:
-        col = m["by"]
-        keys = sorted(set(_table(views, m["denominator"]["table"])[col].dropna()))
-        for key in keys:
-            n = _aggregate(views, m["numerator"], dept, (col, key))
-            d = _aggregate(views, m["denominator"], dept, (col, key))
-            value = n.total / d.total + offset if d.total else None
-            name = dept.unit_name(key) if col == "unit_code" else key
-            by_unit.append(
-                {"key": key, "name": name, "value": value, "numerator": n.total, "denominator": d.total}
-            )
-    items = []
-    if "items_where" in m:
-        items = [
-            u
-            for u in by_unit
-            if u["value"] is not None and bool(pd.eval(m["items_where"], local_dict={"value": u["value"]}))
-        ]
-    if "items_where_rows" in m:
-        frame = _table(views, m["denominator"]["table"])
-        items = _records(frame[_mask(frame, m["items_where_rows"])], m.get("items", []))
+    if m.by:
+        den_by = pd.Series(den.amounts).groupby(pd.Series(den.keys, dtype=object)).sum()
+        num_by = pd.Series(num.amounts).groupby(pd.Series(num.keys, dtype=object)).sum() if len(num.amounts) else pd.Series(dtype=float)
+        for key in sorted(k for k in den_by.index if k is not None and not pd.isna(k)):
+            d = round(float(den_by.get(key, 0.0)), 2)
+            n = round(float(num_by.get(key, 0.0)), 2)
+            value = _finite(n / d + m.offset) if d else None
+            by_unit.append({"key": str(key), "name": _unit_name(ctx.dept, m.by, key), "value": value, "numerator": n, "denominator": d})
+        if m.explain_by:
+            _explain(by_unit, num, den, ctx.frame(m.denominator.table), m.explain_by)
+    items: list[dict] = []
+    if m.flag_units is not None:
+        items = [u for u in by_unit if m.flag_units.holds(u["value"])]
+    if m.item_rows:
+        items = ctx.records(m.denominator.table, m.item_rows, m.items)
     if den.total == 0:
-        where = m["denominator"].get("where") or "all rows"
-        return MeasureResult(
-            None,
-            num.total,
-            den.total,
-            f"denominator is 0 ({den.table}, {where}: {len(den.rows)} rows)",
-            by_unit,
-            items,
-            evidence,
-        )
-    return MeasureResult(num.total / den.total + offset, num.total, den.total, None, by_unit, items, evidence)
+        where = m.denominator.where or "all rows"
+        reason = f"分母为0 (denominator is 0: {den.table}, {where}: {len(den.rows)} rows)"
+        return MeasureResult(None, num.total, den.total, reason, by_unit, items, evidence)
+    return MeasureResult(_finite(num.total / den.total + m.offset), num.total, den.total, None, by_unit, items, evidence)
 
 
-def _total(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
-    m = spec.measure
-    side = _aggregate(views, m, dept)
-    frame = _table(views, m["table"])
+def _explain(by_unit: list[dict], num: SideRows, den: SideRows, frame: pd.DataFrame, column: str) -> None:
+    """Per unit, the denominator amount outside the numerator by `column`, largest first."""
+    outside = ~np.isin(den.rows, num.rows) if num.table == den.table else np.ones(len(den.rows), bool)
+    labels = frame.set_index(ROW)[column].reindex(den.rows[outside]).to_numpy()
+    gap = pd.DataFrame({"key": den.keys[outside], "label": labels, "amount": den.amounts[outside]})
+    sums = gap.groupby(["key", "label"], dropna=True)["amount"].sum()
+    for unit in by_unit:
+        parts = sums.xs(unit["key"], level="key") if unit["key"] in sums.index.get_level_values("key") else pd.Series(dtype=float)
+        unit["gap"] = [{"label": str(k), "amount": round(float(v), 2)} for k, v in parts.sort_values(ascending=False).items()]
+
+
+def _total(spec: IndicatorSpec, m: TotalMeasure, ctx: MeasureContext) -> MeasureResult:
+    frame = ctx.frame(m.table)
+    side = ctx.side(m, m.by)
     by_unit = []
-    if "by" in m:
-        col = m["by"]
-        for key in sorted(set(frame[col].dropna())):
-            s = _aggregate(views, m, dept, (col, key))
-            by_unit.append(
-                {
-                    "key": key,
-                    "name": dept.unit_name(key) if col == "unit_code" else key,
-                    "value": s.total,
-                    "numerator": s.total,
-                    "denominator": None,
-                }
-            )
+    if m.by and len(side.rows):
+        sums = pd.Series(side.amounts).groupby(pd.Series(side.keys, dtype=object)).sum()
+        for key in sorted(k for k in sums.index if k is not None and not pd.isna(k)):
+            v = round(float(sums[key]), 2)
+            by_unit.append({"key": str(key), "name": _unit_name(ctx.dept, m.by, key), "value": v, "numerator": v, "denominator": None})
     evidence = _evidence(spec.id, "value", side)
-    if len(frame) == 0 and not m.get("empty_table") == "zero":
-        return MeasureResult(None, None, None, f"{m['table']} has no rows", by_unit, [], evidence)
+    if len(frame) == 0 and m.empty_table != "zero":
+        return MeasureResult(None, None, None, f"{m.table} 无数据行 (no rows)", by_unit, [], evidence)
     return MeasureResult(side.total, side.total, None, None, by_unit, [], evidence)
 
 
-def _count(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
-    m = spec.measure
-    frame = _table(views, m["table"])
-    side = _aggregate(
-        views,
-        {
-            "table": m["table"],
-            "where": m.get("where"),
-            "count": "rows",
-            **({"distinct": m["distinct"]} if "distinct" in m else {}),
-        },
-        dept,
-    )
-    items = _records(frame.loc[side.rows.index], m.get("items", [])) if m.get("items") else []
+def _count(spec: IndicatorSpec, m: CountMeasure, ctx: MeasureContext) -> MeasureResult:
+    frame = ctx.frame(m.table)
+    side = ctx.side(Side(table=m.table, where=m.where, distinct=m.distinct, count="rows"))
+    items = ctx.records(m.table, m.where, m.items) if m.items else []
+    if m.distinct and items:
+        seen, unique = set(), []
+        for rec in items:
+            if rec.get(m.distinct) not in seen:
+                seen.add(rec.get(m.distinct))
+                unique.append(rec)
+        items = unique
     evidence = _evidence(spec.id, "item", side)
-    if len(frame) == 0 and m.get("empty_table", "zero" if not m.get("where") else "not_computable") != "zero":
-        return MeasureResult(None, None, None, f"{m['table']} has no rows to judge", [], items, evidence)
-    return MeasureResult(
-        float(len(side.rows)), float(len(side.rows)), float(len(frame)), None, [], items, evidence
-    )
+    empty = m.empty_table or ("zero" if not m.where else "not_computable")
+    if len(frame) == 0 and empty != "zero":
+        return MeasureResult(None, None, None, f"{m.table} 无数据行，无法判断 (no rows to judge)", [], items, evidence)
+    n = float(len(side.rows))
+    return MeasureResult(n, n, float(len(frame)), None, [], items, evidence)
 
 
-def _rule_hits(spec: IndicatorSpec, views, dept: Department) -> MeasureResult:
+def _rule_hits(spec: IndicatorSpec, m: RuleHitsMeasure, ctx: MeasureContext) -> MeasureResult:
     hits, frames, items = 0, [], []
-    for rule_id, rule in spec.measure["rules"].items():
-        side = _aggregate(
-            views,
-            {
-                "table": rule["table"],
-                "where": rule.get("where"),
-                **({"distinct": rule["distinct"]} if "distinct" in rule else {}),
-            },
-            dept,
-        )
-        rows = _table(views, rule["table"]).loc[side.rows.index]
+    for rule_id, rule in m.rules.items():
+        side = ctx.side(Side(table=rule.table, where=rule.where, distinct=rule.distinct, count="rows"))
         frames.append(_evidence(spec.id, rule_id, side))
-        if len(rows):
+        if len(side.rows):
             hits += 1
-            items.append({"rule": rule_id, "count": len(rows), "rows": _records(rows, rule.get("items", []))})
-    total_rules = len(spec.measure["rules"])
-    return MeasureResult(float(hits), float(hits), float(total_rules), None, [], items, _concat(frames))
+            rows = ctx.records(rule.table, rule.where, rule.items)
+            if rule.distinct:
+                seen, unique = set(), []
+                for rec in rows:
+                    if rec.get(rule.distinct) not in seen:
+                        seen.add(rec.get(rule.distinct))
+                        unique.append(rec)
+                rows = unique
+            items.append({"rule": rule_id, "title": rule.title, "count": len(side.rows), "rows": rows})
+    return MeasureResult(float(hits), float(hits), float(len(m.rules)), None, [], items, _concat(frames))
 
 
-_KINDS = {"ratio": _ratio, "total": _total, "count": _count, "rule_hits": _rule_hits}
+def _target_completion(spec: IndicatorSpec, m: TargetCompletionMeasure, ctx: MeasureContext) -> MeasureResult:
+    table = "evaluation.targets"
+    where = f"({m.where}) AND NOT COALESCE(scored_elsewhere, FALSE)"
+    side = ctx.side(Side(table=table, where=where, count="rows"))
+    rows = ctx.records(table, where, (*m.items, "completion", "completion_note", "comparator", "unit", "level2"))
+    # Each row contributes its completion (0 when not reported), so the evidence adds up to the value.
+    side.amounts = [r.get("completion") or 0.0 for r in rows]
+    evidence = _evidence(spec.id, "item", side)
+    if not rows:
+        return MeasureResult(None, None, 0.0, f"绩效目标表中没有此类目标 (no target rows: {m.where})", [], [], evidence)
+    done = [r["completion"] for r in rows if r.get("completion") is not None]
+    # Unfinished and unreported targets are the items; an unreported one counts as not completed.
+    items = [r for r in rows if r.get("completion") is None or r["completion"] < 1 - 1e-12]
+    if not done:
+        return MeasureResult(None, 0.0, float(len(rows)), "绩效目标表未填报实际完成值 (no actual values)", [], items, evidence)
+    total = round(sum(done), 6)
+    return MeasureResult(_finite(total / len(rows)), total, float(len(rows)), None, [], items, evidence)
 
 
-def compute_measure(spec: IndicatorSpec, views: dict[str, pd.DataFrame], dept: Department) -> MeasureResult:
-    """Compute a measure; a missing table or empty denominator gives value None with the reason."""
+_KINDS = {
+    "ratio": _ratio,
+    "total": _total,
+    "count": _count,
+    "rule_hits": _rule_hits,
+    "target_completion": _target_completion,
+}
+
+
+def compute_measure(spec: IndicatorSpec, ctx: MeasureContext) -> MeasureResult:
+    """Compute a measure; a missing table or an empty denominator gives value None and the reason."""
     try:
-        return _KINDS[spec.measure["kind"]](spec, views, dept)
+        return _KINDS[spec.measure.kind](spec, spec.measure, ctx)
     except NotComputable as exc:
         return MeasureResult(None, reason=str(exc))

@@ -1,55 +1,33 @@
-"""Indicators stage: a partition's clean tables from the store → indicator values + evidence."""
+"""Indicators stage: a partition's clean tables → indicator values + evidence in the store."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from perfeval_pipeline.config import Settings
-from perfeval_pipeline.config import settings as load_settings
-from perfeval_pipeline.feeds.contracts import load_contracts
+from perfeval_pipeline.catalog import EVIDENCE, INDICATOR_VALUES, rows_dataset
+from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.indicators.compute import IndicatorResults, compute_indicators
-from perfeval_pipeline.indicators.framework import load_framework
+from perfeval_pipeline.quality.validate import KEPT, STATUS, PartitionQuality
 from perfeval_pipeline.store import Store
 
-VALUES_TABLE = "values"
-EVIDENCE_TABLE = "indicators"
+
+def partition_indicators(settings: Settings, pq: PartitionQuality) -> IndicatorResults:
+    dept = settings.department(pq.department)
+    return compute_indicators(pq.clean_tables(), dept, pq.year, settings.frameworks[dept.framework])
 
 
-def load_clean_tables(department: str, year: int, store: Store) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for contract in load_contracts().values():
-        for table in contract.tables.values():
-            frame = store.read_optional("clean", table.qualified_name, department, year)
-            if frame is not None:
-                tables[table.qualified_name] = frame
-    return tables
+def store_indicators(store: Store, department: str, year: int, results: IndicatorResults) -> None:
+    store.write(INDICATOR_VALUES, department, year, results.to_frame())
+    store.write(EVIDENCE, department, year, results.evidence)
 
 
-def run_indicators(department: str, year: int, store: Store, cfg: Settings | None = None) -> IndicatorResults:
-    cfg = cfg or load_settings()
-    dept = cfg.department(department)
-    results = compute_indicators(
-        load_clean_tables(department, year, store), dept, year, load_framework(dept.framework)
-    )
-    store.write("indicators", VALUES_TABLE, department, year, results.to_frame())
-    store.write("evidence", EVIDENCE_TABLE, department, year, results.evidence)
-    return results
-
-
-def load_indicators(
-    department: str, year: int, store: Store, with_evidence: bool = False
-) -> IndicatorResults:
-    frame = store.read("indicators", VALUES_TABLE, department, year)
-    evidence = store.read("evidence", EVIDENCE_TABLE, department, year) if with_evidence else None
+def load_indicators(store: Store, department: str, year: int, with_evidence: bool = False) -> IndicatorResults:
+    frame = store.read(INDICATOR_VALUES, department, year)
+    evidence = store.read(EVIDENCE, department, year) if with_evidence else None
     return IndicatorResults.from_frame(frame, evidence)
 
 
-def stored_value(department: str, year: int, indicator_id: str, store: Store) -> float | None:
-    """A partition's stored value of one indicator (None if that partition has not been computed)."""
-    if not store.exists("indicators", VALUES_TABLE, department, year):
-        return None
-    frame = store.read("indicators", VALUES_TABLE, department, year)
-    row = frame[frame["id"] == indicator_id]
-    if row.empty or pd.isna(row["value"].iloc[0]):
-        return None
-    return float(row["value"].iloc[0])
+def load_clean(store: Store, table: str, department: str, year: int) -> pd.DataFrame | None:
+    """The kept rows of one stored table (None when the partition has none stored)."""
+    rows = store.read_optional(rows_dataset(table), department, year)
+    return None if rows is None else rows.loc[rows[STATUS] == KEPT].reset_index(drop=True)

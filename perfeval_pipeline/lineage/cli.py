@@ -1,8 +1,4 @@
-"""Lineage subcommands of `perfeval`: trace, sql, verify, manifest.
-
-Exit codes: 0 all good; 1 a recomputation or row hash does not match (trace) or drift (verify);
-2 nothing to trace or verify (unknown indicator or number, no manifest, refused SQL).
-"""
+"""Lineage subcommands of `perfeval`: trace, sql, verify, manifest. Exit codes as in cli.py."""
 
 from __future__ import annotations
 
@@ -10,172 +6,196 @@ import json
 import sys
 from pathlib import Path
 
-from perfeval_pipeline.config import settings
+from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.feeds.files import safe_text
 from perfeval_pipeline.store import Store
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE = 0, 1, 2
 
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
-def cmd_trace(args) -> int:
+def _fail(command: str, message: str) -> int:
+    print(f"perfeval: {command}: {safe_text(message, 4000)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_trace(args, settings: Settings) -> int:
     from perfeval_pipeline.lineage import text
     from perfeval_pipeline.lineage.trace import Match, PartitionLineage, TraceError
 
     try:
-        lineage = PartitionLineage(args.department, args.year)
+        lineage = PartitionLineage(settings, args.department, args.year)
         if not args.what:
             total = lineage.total()
-            if args.format == "json":
-                _print_json(total)
-            else:
-                print(text.total_text(total))
-            return 0
+            _print_json(total) if args.format == "json" else print(text.total_text(total))
+            return EXIT_OK if total["sum_matches"] else EXIT_DIFFERENT
         matches = lineage.resolve(args.what)
         if args.unit:
-            matches = [Match(m.indicator_id, m.matched, args.unit) for m in matches if m.indicator_id]
+            matches = [Match("unit figure", m.indicator_id, args.unit) for m in matches if m.indicator_id]
         if not matches:
             raise TraceError(
-                f"no indicator of {args.department} {args.year} is {args.what!r}, displays it or scores "
-                f"it; `perfeval trace {args.department} {args.year}` lists them"
+                f"nothing of {args.department} {args.year} is printed as {args.what!r}: give a number as the form prints it "
+                f"(489.93%, 3935.02, 3708.51万, 25.85万) or an indicator id; `perfeval trace {args.department} {args.year}` lists them"
             )
-        traces, total = [], None
+        traces, blocks, total = [], [], None
         for m in matches:
-            if m.matched == "total":
+            if m.kind in ("total", "level"):
                 total = lineage.total()
+            elif m.kind == "quota":
+                blocks.append(f"{m.label}: from assets_config/departments.yaml, departments.{args.department}")
+            elif m.kind == "target row":
+                blocks.append(f"绩效目标表 “{m.label}”: {args.what} is its 目标值 (stored row {m.unit_key} of evaluation.targets)")
+            elif m.kind in ("target", "peer mean"):
+                t = lineage.trace(m.indicator_id)
+                blocks.append(f"{m.label}: {t.score['target'] if t.score else '—'} from {t.score['target_source'] if t.score else '—'}")
+                traces.append(t)
             else:
                 traces.append(lineage.trace(m.indicator_id, m.unit_key))
     except TraceError as exc:
-        print(f"perfeval trace: {exc}", file=sys.stderr)
-        return 2
-    ok = all(t.recomputation.matches and not t.hash_mismatches for t in traces)
+        return _fail("trace", str(exc))
+    ok = all(t.recomputation.matches and not t.hash_mismatches for t in traces) and (total is None or total["sum_matches"])
     if args.format == "json":
         _print_json(
             {
                 "query": args.what,
                 "matches": [m.__dict__ for m in matches],
                 "total": total,
+                "notes": blocks,
                 "traces": [text.trace_dict(t, args.limit, args.all) for t in traces],
                 "ok": ok,
             }
         )
-        return 0 if ok else 1
-    if args.what not in lineage.values.index:
-        found = ", ".join(
-            f"{m.indicator_id or 'total score'}"
-            + (f"[{m.unit_key}]" if m.unit_key else "")
-            + f" ({m.matched})"
-            for m in matches
-        )
-        print(f"{args.what} → {found}\n")
-    blocks = ([text.total_text(total)] if total else []) + [
-        text.trace_text(t, args.limit, args.all) for t in traces
-    ]
-    print("\n\n".join(blocks))
-    return 0 if ok else 1
+        return EXIT_OK if ok else EXIT_DIFFERENT
+    found = ", ".join(f"{m.kind}: {m.indicator_id or m.label}" + (f"[{m.unit_key}]" if m.unit_key and m.kind == "unit figure" else "") for m in matches)
+    print(f"{args.what} → {found}\n")
+    out = ([text.total_text(total)] if total else []) + blocks + [text.trace_text(t, args.limit, args.all) for t in traces]
+    print("\n\n".join(out))
+    return EXIT_OK if ok else EXIT_DIFFERENT
 
 
-def cmd_sql(args) -> int:
+def cmd_sql(args, settings: Settings) -> int:
     import duckdb
     import pandas as pd
 
     from perfeval_pipeline.lineage import sql
 
-    store = Store(settings().store_dir)
-    if args.views:
-        for v in sql.views(store):
-            print(f"{v.name:<44} {v.description}")
-        return 0
+    store = Store(settings.store_dir)
+    if args.views or args.schema:
+        if args.views:
+            for v in sql.views(settings, store):
+                print(f"{v.name:<44} {v.title}：{v.description}")
+            return EXIT_OK
+        for v, columns in sql.schema(settings, store):
+            print(f"{v.name}  {v.title}")
+            for name, kind, title in columns:
+                print(f"    {name:<32} {kind:<12} {title}")
+        return EXIT_OK
     if not args.query:
-        print("perfeval sql: give a query, or --views to list the views", file=sys.stderr)
-        return 2
+        return _fail("sql", "give a query, or --views / --schema to list what there is")
     try:
-        frame = sql.query(store, args.query).df()
+        frame = sql.query(settings, store, args.query).df()
     except (sql.ReadOnlyError, duckdb.Error) as exc:
-        print(f"perfeval sql: {exc}", file=sys.stderr)
-        return 2
+        return _fail("sql", str(exc))
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
     else:
-        # East-Asian width: Chinese cells take two columns, or the table's columns drift apart.
-        with pd.option_context("display.unicode.east_asian_width", True):
+        with pd.option_context("display.unicode.east_asian_width", True, "display.float_format", "{:.2f}".format):
             print(frame.head(args.max_rows).to_string(index=False))
         more = f", first {args.max_rows} shown (--max-rows)" if len(frame) > args.max_rows else ""
         print(f"({len(frame)} row{'s' if len(frame) != 1 else ''}{more})")
-    return 0
+    return EXIT_OK
 
 
-def cmd_verify(args) -> int:
+def cmd_verify(args, settings: Settings) -> int:
     from perfeval_pipeline.lineage import text
-    from perfeval_pipeline.lineage.manifest import verify
+    from perfeval_pipeline.lineage.manifest import NoManifest, verify
 
     try:
-        result = verify(Path(args.report_dir))
-    except FileNotFoundError as exc:
-        print(f"perfeval verify: {exc}", file=sys.stderr)
-        return 2
-    if args.format == "json":
-        _print_json(text.verification_dict(result))
-    else:
-        print(text.verification_text(result))
-    return 0 if result.clean else 1
+        result = verify(settings, Path(args.report_dir))
+    except NoManifest as exc:
+        return _fail("verify", str(exc))
+    _print_json(text.verification_dict(result)) if args.format == "json" else print(text.verification_text(result))
+    return EXIT_OK if result.clean else EXIT_DIFFERENT
 
 
-def cmd_manifest(args) -> int:
+def cmd_manifest(args, settings: Settings) -> int:
     from perfeval_pipeline.lineage.manifest import write_manifest
 
-    print(write_manifest(args.department, args.year))
-    return 0
+    settings.check_partition(args.department, args.year)
+    print(write_manifest(settings, Store(settings.store_dir), args.department, args.year))
+    return EXIT_OK
 
 
 def register(sub) -> None:
     """Add the lineage subcommands to the `perfeval` parser."""
+    import argparse
+
+    raw = argparse.RawDescriptionHelpFormatter
+
+    def partition(p):
+        p.add_argument("department", metavar="DEPARTMENT", help="department code, e.g. jdz-zwsjj")
+        p.add_argument("year", type=int, metavar="YEAR", help="evaluation year, e.g. 2023")
+
     p = sub.add_parser(
         "trace",
-        help="from a score or printed figure back to its landing rows, recomputed",
-        description="Without INDICATOR: every indicator's score. With an indicator id or a number "
-        "as the form prints it (489.93%%, 3935.02, 25.85万): score, rule, value, "
-        "numerator/denominator, source rows with their raw cells, the value recomputed "
-        "from those rows, and each row's hash checked against the landing file.",
+        help="from a printed figure or a score back to its landing rows, recomputed",
+        description="Without WHAT: the total, every indicator's score, and the sum checked. With an indicator id or a "
+        "number as the form prints it (489.93%% or 489.93, 100%%, 3708.51万, 3935.02万元, 25.85万, 65, 80%%): score, "
+        "rule, value, numerator/denominator (元 and 万元), the source rows with their raw cells, the value "
+        "recomputed from those rows, and each row's hash checked against the landing file now.",
+        formatter_class=raw,
+        epilog="examples:\n  perfeval trace jdz-zwsjj 2023\n  perfeval trace jdz-zwsjj 2023 489.93%\n  "
+        "perfeval trace jdz-zwsjj 2023 3708.51万\n  perfeval trace jdz-zwsjj 2023 asset_utilization_rate --unit JDZ002",
     )
-    p.add_argument("department")
-    p.add_argument("year", type=int)
-    p.add_argument("what", nargs="?", metavar="INDICATOR", help="indicator id or printed number")
-    p.add_argument(
-        "--unit", help="trace one budget unit's figure (a key of the indicator's by-unit breakdown)"
-    )
-    p.add_argument(
-        "--limit", type=int, default=20, help="rows listed when there are more than 50 (default 20)"
-    )
+    partition(p)
+    p.add_argument("what", nargs="?", metavar="WHAT", help="indicator id or a number as printed in the form")
+    p.add_argument("--unit", metavar="CODE", help="one budget unit's figure of the indicator (a unit code)")
+    p.add_argument("--limit", type=int, default=20, help="rows listed when there are more than 50 (default 20)")
     p.add_argument("--all", action="store_true", help="list every source row")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser(
         "sql",
-        help="read-only SQL (DuckDB) over every stage's stored tables",
-        description="One view per stage and table, e.g. clean_financial_budget_lines, "
-        "evidence_indicators, indicators_values, scores_indicators; department and "
-        "year columns come from the partition path. --views lists them.",
+        help="read-only SQL (DuckDB) over every stored dataset",
+        description="One view per dataset (rows_/clean_/quarantine_ per feed table, indicator_values, evidence, scores, "
+        "score_levels, peer_benchmarks, findings, rectification, quality_tables); department and year come from the "
+        "partition path. --views lists them, --schema their columns with Chinese titles.",
+        formatter_class=raw,
+        epilog="examples:\n  perfeval sql --schema\n  perfeval sql \"SELECT indicator_id, indicator_name, score FROM scores "
+        "WHERE department = 'jdz-zwsjj' AND year = 2023\"",
     )
-    p.add_argument("query", nargs="?", help="one SELECT statement")
+    p.add_argument("query", nargs="?", metavar="QUERY", help="one SELECT statement")
     p.add_argument("--views", action="store_true", help="list the views with a description")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--schema", action="store_true", help="list every view's columns with their Chinese titles")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default table)")
     p.add_argument("--max-rows", type=int, default=100, help="rows printed in table format (default 100)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser(
-        "verify", help="has anything drifted since the report (landing rows, config, rendered files)?"
+        "verify",
+        help="has anything changed since the report (landing rows, config, rendered files)?",
+        description="Compare a report folder with its manifest.json: landing files (rows aligned by content; inserted "
+        "and removed rows named; the indicators and printed figures each change affects), config files, rendered "
+        "files. Exit code 1 when something drifted.",
+        formatter_class=raw,
+        epilog="examples:\n  perfeval verify reports/2023/jdz-zwsjj",
     )
-    p.add_argument("report_dir", help="e.g. reports/2023/jdz-zwsjj (holding manifest.json)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("report_dir", metavar="REPORT_DIR", help="a report folder, e.g. reports/2023/jdz-zwsjj")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
-        "manifest", help="(re)write reports/YEAR/DEPT/manifest.json from the files as they are now"
+        "manifest",
+        help="rewrite a report's manifest.json from the files as they are now",
+        description="Rewrite reports/YEAR/DEPARTMENT/manifest.json after an accepted correction.",
+        formatter_class=raw,
+        epilog="examples:\n  perfeval manifest jdz-zwsjj 2023",
     )
-    p.add_argument("department")
-    p.add_argument("year", type=int)
+    partition(p)
     p.set_defaults(func=cmd_manifest)

@@ -1,10 +1,10 @@
-"""Read-only SQL over every stored stage: an in-memory DuckDB with one view per stage/table.
+"""Read-only SQL over every stored dataset: an in-memory DuckDB with one view per dataset (catalog.py),
+reading the Hive-partitioned Parquet files directly (department and year come from the path), so
+the views see every partition and need no load step. Store.write replaces each partition file with
+a rename, so a query running while the pipeline writes reads the old or the new file, never half.
 
-Views read the Hive-partitioned Parquet files directly (department and year come from the path), so
-they see every partition and need no load step. Store.write replaces each partition file with
-os.replace, so a query running while the pipeline writes reads either the old or the new file, never
-half of one; the glob never matches the temporary files (`.data.*.parquet.tmp`).
-"""
+Every view that concerns indicators has `indicator_id` and `indicator_name`; `evidence` carries the
+landing file, sheet and row of each evidence row."""
 
 from __future__ import annotations
 
@@ -12,94 +12,79 @@ from dataclasses import dataclass
 
 import duckdb
 
-from perfeval_pipeline.feeds.contracts import load_contracts
-from perfeval_pipeline.store import STAGES, Store
+from perfeval_pipeline.catalog import (
+    EVIDENCE,
+    FINDINGS,
+    INDICATOR_VALUES,
+    LEVELS,
+    PEER_BENCHMARKS,
+    QUALITY,
+    RECTIFICATION,
+    SCORES,
+    Dataset,
+    rows_dataset,
+)
+from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.feeds.contracts import all_tables
+from perfeval_pipeline.store import Store
 
 # SELECT covers WITH, VALUES, DESCRIBE, SHOW and SUMMARIZE; EXPLAIN only plans.
 ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-
-_STAGE_TEXT = {
-    "raw": "{title}: every row as read, cells as text, with _source_file/_source_sheet/_source_row/_row_hash",
-    "clean": "{title}: typed rows that passed every contract check",
-    "quarantine": "{title}: typed rows that failed a check; _reason says which",
-    "quality": "{title}: one row per table: rows read/kept/quarantined, passed, structural issues",
-}
-_TABLE_TEXT = {
-    ("indicators", "values"): "one row per indicator and statistic: value, display, numerator, denominator, "
-    "reason, evidence_rows, by_unit and items (JSON text)",
-    ("evidence", "indicators"): "every source row behind every indicator: indicator_id, role (numerator, "
-    "denominator, value, item or rule id), table, source file/sheet/row, _row_hash, "
-    "amount (what the row contributed)",
-    ("scores", "indicators"): "one row per scored indicator: points, score, deduction, reasons (JSON), rule, "
-    "target, target_source, workpaper deduction and refs",
-    (
-        "scores",
-        "levels",
-    ): "subtotals per level1 (level=1) and level2 (level=2), and the total (level=0, grade)",
-    ("findings", "items"): "存在问题 items and 相关建议 of the form, with the indicators they cite",
-}
+SOURCE = ["_source_file", "_source_sheet", "_source_row", "_row_hash"]
 
 
 @dataclass(frozen=True)
 class View:
     name: str
-    stage: str
-    table: str
-    glob: str
+    title: str  # Chinese title
     description: str
+    sql: str
 
 
-def view_name(stage: str, table: str) -> str:
-    """'clean' + 'financial.budget_lines' → 'clean_financial_budget_lines'."""
-    return f"{stage}_{table.replace('.', '_')}"
+def _read(store: Store, dataset: Dataset) -> str:
+    glob = store.glob(dataset).replace("'", "''")
+    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
 
 
-def _titles() -> dict[str, str]:
-    titles = {}
-    for feed in load_contracts().values():
-        titles[feed.name] = feed.title
-        titles.update({t.qualified_name: t.title for t in feed.tables.values()})
-    return titles
-
-
-def describe(stage: str, table: str, titles: dict[str, str]) -> str:
-    if (stage, table) in _TABLE_TEXT:
-        return _TABLE_TEXT[(stage, table)]
-    if stage in _STAGE_TEXT:
-        return _STAGE_TEXT[stage].format(title=titles.get(table, table))
-    return f"{stage}/{table}"
-
-
-def views(store: Store) -> list[View]:
-    """One view per stage/table that has at least one stored partition."""
-    titles = _titles()
-    out = []
-    for stage in STAGES:
-        for table in store.tables(stage):
-            if any((store.root / stage / table).glob("*/*/data.parquet")):
-                out.append(
-                    View(
-                        view_name(stage, table),
-                        stage,
-                        table,
-                        store.glob(stage, table),
-                        describe(stage, table, titles),
-                    )
-                )
+def views(settings: Settings, store: Store) -> list[View]:
+    """One view per dataset that has at least one stored partition."""
+    out: list[View] = []
+    tables = [t for t in all_tables(settings.contracts) if store.has_any(rows_dataset(t.qualified_name))]
+    for t in tables:
+        ds = rows_dataset(t.qualified_name)
+        base = t.qualified_name.replace(".", "_")
+        src = _read(store, ds)
+        out.append(View(f"rows_{base}", f"{t.title}（全部行）", ds.description, f"SELECT * FROM {src}"))
+        out.append(View(f"clean_{base}", f"{t.title}（保留行）", f"kept rows of {t.qualified_name}", f"SELECT * EXCLUDE (_status, _reason) FROM {src} WHERE _status = 'kept'"))
+        out.append(View(f"quarantine_{base}", f"{t.title}（隔离行）", f"quarantined rows of {t.qualified_name} with _reason", f"SELECT * FROM {src} WHERE _status = 'quarantined'"))
+    names = f"SELECT DISTINCT indicator_id, indicator_name FROM {_read(store, INDICATOR_VALUES)}" if store.has_any(INDICATOR_VALUES) else None
+    simple = [(QUALITY, "数据质量"), (INDICATOR_VALUES, "指标值"), (LEVELS, "分级得分"), (FINDINGS, "存在问题与建议"), (RECTIFICATION, "整改跟踪")]
+    for ds, title in simple:
+        if store.has_any(ds):
+            out.append(View(ds.view, title, ds.description, f"SELECT * FROM {_read(store, ds)}"))
+    if store.has_any(SCORES) and names:
+        out.append(View(SCORES.view, "指标得分", SCORES.description, f"SELECT s.*, n.indicator_name FROM {_read(store, SCORES)} s LEFT JOIN ({names}) n USING (indicator_id)"))
+    if store.has_any(PEER_BENCHMARKS) and names:
+        out.append(View(PEER_BENCHMARKS.view, "同组基准", PEER_BENCHMARKS.description, f"SELECT b.*, n.indicator_name FROM {_read(store, PEER_BENCHMARKS)} b LEFT JOIN ({names}) n USING (indicator_id)"))
+    if store.has_any(EVIDENCE) and names:
+        refs = " UNION ALL ".join(
+            f"SELECT '{t.qualified_name}' AS source_table, department, year, _row, {', '.join(SOURCE)} FROM {_read(store, rows_dataset(t.qualified_name))}"
+            for t in tables
+        )
+        joined = f"SELECT e.*, n.indicator_name, r._source_file, r._source_sheet, r._source_row, r._row_hash FROM {_read(store, EVIDENCE)} e LEFT JOIN ({names}) n USING (indicator_id)"
+        if refs:
+            joined += f" LEFT JOIN ({refs}) r USING (department, year, source_table, _row)"
+        out.append(View(EVIDENCE.view, "证据行", EVIDENCE.description, joined))
     return out
 
 
-def connect(store: Store) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings, store: Store) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with every view, allowed to read the store and nothing else."""
-    store = Store(store.root.resolve())  # allowed_directories compares resolved paths
+    root = store.root.resolve()
     con = duckdb.connect(":memory:")
-    for v in views(store):
-        glob = v.glob.replace("'", "''")
-        con.execute(
-            f"CREATE VIEW \"{v.name}\" AS SELECT * FROM read_parquet('{glob}', "
-            f"hive_partitioning = true, union_by_name = true)"
-        )
-    con.execute(f"SET allowed_directories = ['{store.root.resolve().as_posix()}']")
+    for v in views(settings, Store(root)):
+        con.execute(f'CREATE VIEW "{v.name}" AS {v.sql}')
+    con.execute(f"SET allowed_directories = ['{root.as_posix()}']")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
@@ -109,12 +94,46 @@ class ReadOnlyError(ValueError):
     """The SQL would change something; only SELECT-like statements run."""
 
 
-def query(store: Store, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
+def query(settings: Settings, store: Store, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
     """Run one read-only statement over the views."""
-    con = con or connect(store)
+    con = con or connect(settings, store)
     statements = con.extract_statements(sql)
     if len(statements) != 1:
         raise ReadOnlyError(f"give exactly one statement, got {len(statements)}")
     if statements[0].type not in ALLOWED_STATEMENTS:
         raise ReadOnlyError(f"read-only: {statements[0].type.name} statements are not run (SELECT only)")
     return con.sql(sql)
+
+
+def schema(settings: Settings, store: Store) -> list[tuple[View, list[tuple[str, str, str]]]]:
+    """Every view with its columns: (name, type, title) — titles from the contracts' Chinese headers."""
+    titles = {c.name: c.header for t in all_tables(settings.contracts) for c in t.columns.values()}
+    titles |= {
+        "department": "部门编码",
+        "year": "年度",
+        "indicator_id": "指标编码",
+        "indicator_name": "指标名称",
+        "_source_file": "来源文件",
+        "_source_sheet": "工作表",
+        "_source_row": "行号",
+        "_row_hash": "行哈希",
+        "_row": "行序号",
+        "_status": "状态（kept/quarantined）",
+        "_reason": "隔离原因",
+        "value": "指标值",
+        "display": "显示值",
+        "numerator": "分子",
+        "denominator": "分母",
+        "score": "得分",
+        "points": "分值",
+        "deduction": "扣分",
+        "amount": "贡献值",
+        "role": "角色",
+        "source_table": "来源表",
+    }
+    con = connect(settings, store)
+    out = []
+    for v in views(settings, store):
+        cols = con.execute(f'DESCRIBE "{v.name}"').fetchall()
+        out.append((v, [(c[0], c[1], titles.get(c[0].removeprefix("_raw_"), "")) for c in cols]))
+    return out

@@ -1,35 +1,47 @@
 """Trace a figure of the form back to its landing rows and recompute it from them.
 
-score → points, rule, deduction reasons, target → value → numerator / denominator → evidence rows
-(evidence/indicators) → the raw cells of each row (raw/{table}) → the landing row itself, re-read
-and re-hashed as the readers hash it (`_row_hash`). The value is then recomputed from those rows
-only: raw cells re-typed with the feeds' conversion (header units read from the landing file), summed
-per role, and combined as the framework's measure says (ratio + offset, total, count, rule hits).
-"""
+score → points, rule, deduction reasons, target → value → numerator / denominator → evidence (row
+references into the stored rows) → the stored row (file, sheet, row, the raw cells as the file wrote
+them) → the landing row now, re-read and re-hashed as the readers hash it. The value is then
+recomputed from those rows only: raw cells re-typed with the feeds' conversion (the header's units
+as recorded at ingest), summed per role, and combined as the framework's measure says.
+
+A number is accepted in any form the form prints it: '489.93%' or '489.93', '100%' or '100.00%',
+'3708.51万' or '3935.02万元' or '3935.02', '25.85万', '65' (编制, from config), '80%' (a target),
+'3.93' (a peer-group mean), '81.47' (the total, with the sum of the scores checked)."""
 
 from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
-from perfeval_pipeline.config import config_dir, load_yaml
-from perfeval_pipeline.config import settings as load_settings
+from perfeval_pipeline.catalog import EVIDENCE, INDICATOR_VALUES, LEVELS, QUALITY, RESULT, SCORES
+from perfeval_pipeline.config.errors import did_you_mean
+from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.feeds.contracts import table_contract
 from perfeval_pipeline.feeds.typing import convert_column
 from perfeval_pipeline.formatting import display
-from perfeval_pipeline.indicators.framework import IndicatorSpec, load_framework
-from perfeval_pipeline.indicators.stage import EVIDENCE_TABLE, VALUES_TABLE
-from perfeval_pipeline.lineage.sources import CONFIG_PREFIX, LandingFiles, RawRows
+from perfeval_pipeline.indicators.framework import (
+    CountMeasure,
+    IndicatorSpec,
+    RatioMeasure,
+    RuleHitsMeasure,
+    Side,
+    TargetCompletionMeasure,
+    TotalMeasure,
+)
+from perfeval_pipeline.indicators.measures import VIEW_SOURCES
+from perfeval_pipeline.indicators.peers import load_benchmarks
+from perfeval_pipeline.indicators.views import completion
+from perfeval_pipeline.lineage.sources import LandingFiles, StoredRows, raw_cell
+from perfeval_pipeline.numbers import parse_printed
 from perfeval_pipeline.store import Store
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# views.py derives these from unit_code (via departments.yaml): the raw cell behind them is unit_code.
-_DERIVED_FROM_UNIT = {"unit_role", "unit_name"}
+QUOTA = "config.staffing_quota"
 
 
 class TraceError(LookupError):
@@ -45,20 +57,20 @@ class SourceRow:
     row: int
     row_hash: str
     amount: float | None  # what the row contributed, as stored in evidence
-    cells: dict[str, str] = field(default_factory=dict)  # the raw cells used, canonical name → text
+    cells: dict[str, str] = field(default_factory=dict)  # raw cells used, canonical name → text
     headers: dict[str, str] = field(default_factory=dict)  # canonical name → header in the landing file
     recomputed: float | None = None  # the same, re-typed from the raw cells
     landing_hash: str | None = None  # the landing row's hash now (None: row or file gone)
-    changed_cells: list[str] = field(default_factory=list)  # used cells that differ in the landing row now
+    changed_cells: list[str] = field(default_factory=list)
 
     @property
     def hash_ok(self) -> bool:
-        return self.landing_hash == self.row_hash
+        return self.table == QUOTA or self.landing_hash == self.row_hash
 
 
 @dataclass
 class Recomputation:
-    sides: dict[str, float]  # role → recomputed total
+    sides: dict[str, float]
     value: float | None
     display: str
     formula: str
@@ -75,108 +87,196 @@ class IndicatorTrace:
     level1: str
     level2: str
     scored: bool
-    measure: dict
+    kind: str
+    sides: dict[str, str]  # role → what it sums, in words
+    money: dict[str, bool]  # role → whether it sums amounts in 元 (printed in 万元 too)
     value: float | None
     display: str
+    display_kind: str
     numerator: float | None
     denominator: float | None
     reason: str | None
     unit: dict | None = None  # the by-unit entry traced, when the figure is one unit's
-    score: dict | None = None  # points, score, deduction, rule, reasons, target, target_source, …
+    score: dict | None = None
     rows: list[SourceRow] = field(default_factory=list)
     recomputation: Recomputation | None = None
 
     @property
     def hash_mismatches(self) -> list[SourceRow]:
-        """Landing rows whose content changed or vanished since ingest, each once (a row can be both
-        numerator and denominator)."""
-        bad: dict[tuple, SourceRow] = {}
+        """Landing rows whose content changed or vanished since ingest, each once."""
+        seen: dict[tuple, SourceRow] = {}
         for r in self.rows:
-            if r.file.startswith(CONFIG_PREFIX) or r.hash_ok:
-                continue
-            key = (r.file, r.sheet, r.row)
-            if key in bad:
-                merged = bad[key].changed_cells + [
-                    c for c in r.changed_cells if c not in bad[key].changed_cells
-                ]
-                bad[key] = replace(bad[key], changed_cells=merged)
-            else:
-                bad[key] = r
-        return list(bad.values())
+            if not r.hash_ok:
+                seen.setdefault((r.file, r.sheet, r.row), r)
+        return list(seen.values())
 
 
 @dataclass
 class Match:
-    indicator_id: str
-    matched: str  # display, unit display, score, total
+    kind: str  # id, figure, unit figure, score, total, level, target, peer mean, quota, target row
+    indicator_id: str = ""
     unit_key: str | None = None
+    label: str = ""
 
 
 def _none(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _normalize(text: str) -> str:
-    return re.sub(r"[\s,，]", "", str(text)).replace("％", "%")
+def side_of(spec: IndicatorSpec, role: str):
+    """The part of a measure that produced evidence rows of `role`."""
+    m = spec.measure
+    if isinstance(m, RatioMeasure):
+        return m.numerator if role == "numerator" else m.denominator
+    if isinstance(m, TotalMeasure):
+        return m
+    if isinstance(m, CountMeasure):
+        return Side(table=m.table, where=m.where, distinct=m.distinct, count="rows")
+    if isinstance(m, RuleHitsMeasure):
+        rule = m.rules[role]
+        return Side(table=rule.table, where=rule.where, distinct=rule.distinct, count="rows")
+    if isinstance(m, TargetCompletionMeasure):
+        return Side(table="evaluation.targets", where=m.where, count="rows")
+    raise AssertionError(m)
+
+
+def roles(spec: IndicatorSpec) -> list[str]:
+    m = spec.measure
+    if isinstance(m, RatioMeasure):
+        return ["numerator", "denominator"]
+    if isinstance(m, RuleHitsMeasure):
+        return list(m.rules)
+    return ["value" if isinstance(m, TotalMeasure) else "item"]
+
+
+def describe_side(side) -> str:
+    if getattr(side, "quota", None):
+        return "编制数 staffing quota (assets_config/departments.yaml)"
+    cols = side.sum_columns
+    what = f"sum of {' + '.join(cols)}" if cols else "count of rows"
+    text = f"{what} in {side.table}"
+    if side.where:
+        text += f" where {side.where}"
+    if side.distinct:
+        text += f" (distinct {side.distinct})"
+    return text
 
 
 class PartitionLineage:
-    """A computed partition's stored indicators, scores and evidence, read once."""
+    """A computed partition's stored indicators, scores, evidence and result, read once."""
 
-    def __init__(self, department: str, year: int, store: Store | None = None):
-        self.cfg = load_settings()
-        self.dept = self.cfg.department(department)
-        self.department, self.year = department, year
-        self.store = store or Store(self.cfg.store_dir)
-        if not self.store.exists("indicators", VALUES_TABLE, department, year):
+    def __init__(self, settings: Settings, department: str, year: int, store: Store | None = None):
+        self.settings = settings
+        if department not in settings.departments:
             raise TraceError(
-                f"no indicators stored for {department} {year}: run `perfeval run -d {department} "
-                f"-y {year}` first"
+                f"unknown department {department!r}{did_you_mean(department, settings.departments)}; "
+                f"known: {', '.join(sorted(settings.departments))}"
             )
-        self.framework = load_framework(self.dept.framework)
-        self.values = self.store.read("indicators", VALUES_TABLE, department, year).set_index(
-            "id", drop=False
-        )
-        scores = self.store.read_optional("scores", "indicators", department, year)
-        self.scores = scores.set_index("id", drop=False) if scores is not None else None
-        self.levels = self.store.read_optional("scores", "levels", department, year)
-        self._landing = LandingFiles(self.cfg.landing_dir)
-        # Source rows per indicator: tracing several units of one indicator reads its evidence once.
+        years = settings.department_years(department)
+        if year not in years:
+            raise TraceError(f"{department} is not evaluated for {year}; its years are {list(years)}")
+        self.dept = settings.department(department)
+        self.department, self.year = department, year
+        self.store = store or Store(settings.store_dir)
+        result_path = settings.report_folder(department, year) / RESULT.name
+        self.result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else None
+        if self.result is not None and self.result["status"] != "evaluated":
+            reasons = self.result.get("blocked_reasons") or self.result.get("failure") or []
+            raise TraceError(
+                f"{department} {year} was not evaluated, so there is nothing to trace: it is {self.result['status']} — "
+                + "; ".join(reasons[:3])
+            )
+        if not self.store.exists(INDICATOR_VALUES, department, year):
+            raise TraceError(f"{department} {year} has not been evaluated yet: run `perfeval run -d {department} -y {year}`")
+        self.framework = settings.frameworks[self.dept.framework]
+        self.values = self.store.read(INDICATOR_VALUES, department, year).set_index("indicator_id", drop=False)
+        scores = self.store.read_optional(SCORES, department, year)
+        self.scores = scores.set_index("indicator_id", drop=False) if scores is not None else None
+        self.levels = self.store.read_optional(LEVELS, department, year)
+        quality = self.store.read_optional(QUALITY, department, year)
+        self.headers = {} if quality is None else {r.table: json.loads(r.headers) for r in quality.itertuples() if r.headers}
+        self.header_units = {} if quality is None else {r.table: json.loads(r.header_units) for r in quality.itertuples() if r.header_units}
+        self._landing = LandingFiles(settings)
+        self._stored = StoredRows(self.store, department, year)
         self._rows: dict[str, list[SourceRow]] = {}
 
     # --- resolving what the user typed -------------------------------------------------------------
-    def resolve(self, text: str) -> list[Match]:
-        """An indicator id, or a number as a form prints it ('489.93%', '3935.02', '25.85万'): the
-        indicators (or per-unit figures) displaying it; failing that, those scoring it, or the total."""
-        if text in self.values.index:
-            return [Match(text, "id")]
-        wanted = _normalize(text)
-        matches = [Match(i, "display") for i, d in self.values["display"].items() if _normalize(d) == wanted]
+    def _figures(self) -> list[tuple[str, Match]]:
+        """Every figure the form can print, as printed, with what it is."""
+        out: list[tuple[str, Match]] = []
         for iid, rec in self.values.iterrows():
+            out.append((rec["display"], Match("figure", iid, label=rec["indicator_name"])))
             for unit in json.loads(rec["by_unit"] or "[]"):
-                if _normalize(display(_none(unit.get("value")), rec["display_kind"])) == wanted:
-                    matches.append(Match(iid, "unit display", str(unit["key"])))
-        if matches:
-            return matches
-        try:
-            number = float(wanted)
-        except ValueError:
-            return []
+                shown = display(_none(unit.get("value")), rec["display_kind"])
+                out.append((shown, Match("unit figure", iid, str(unit["key"]), f"{rec['indicator_name']} · {unit.get('name')}")))
         if self.scores is not None:
-            matches = [
-                Match(i, "score") for i, s in self.scores["score"].items() if round(s, 2) == round(number, 2)
-            ]
+            for iid, s in self.scores.iterrows():
+                out.append((f"{s['score']:.2f}", Match("score", iid, label=f"{iid} 得分")))
+                target = _none(s["target"])
+                if target is not None:
+                    kind = self.framework.get(iid).display
+                    out.append((display(target, kind), Match("target", iid, label=f"{iid} 目标值")))
         if self.levels is not None:
-            total = self.levels.loc[self.levels["level"] == 0, "score"]
-            if len(total) and round(float(total.iloc[0]), 2) == round(number, 2):
-                matches.insert(0, Match("", "total"))
-        return matches
+            for _, lvl in self.levels.iterrows():
+                kind = "total" if lvl["level"] == 0 else "level"
+                out.append((f"{lvl['score']:.2f}", Match(kind, label=str(lvl["name"]))))
+        for iid, bench in load_benchmarks(self.store, self.department, self.year).items():
+            if bench.mean is not None:
+                out.append((display(bench.mean, self.framework.get(iid).display), Match("peer mean", iid, label=bench.source)))
+        quota = self.dept.staffing_quota
+        if quota:
+            out.append((str(sum(quota.values())), Match("quota", label="核定编制数（合计）")))
+            out += [(str(v), Match("quota", label=f"核定编制数：{k}")) for k, v in quota.items()]
+        out.append((str(len(self.dept.budget_units)), Match("quota", label="预算单位数（departments.yaml）")))
+        out.append((str(len(self.dept.budget_units) - 1), Match("quota", label="下属单位数（departments.yaml）")))
+        targets = self._stored.table("evaluation.targets")
+        if targets is not None:
+            for _, row in targets.iterrows():
+                out.append((raw_cell(row, "value"), Match("target row", "evaluation.targets", str(int(row["_row"])), str(row.get("name")))))
+        return out
 
-    # --- the total -------------------------------------------------------------------------------
+    def resolve(self, text: str) -> list[Match]:
+        """The figures printed as `text` ('100%' = '100.00%'; '489.93' also as a percentage;
+        '3708.51' also as 万元)."""
+        if text in self.values.index:
+            return [Match("id", text)]
+        wanted = parse_printed(text)
+        if wanted is None:
+            return []
+        number, unit = wanted
+        accept = [(number, unit)]
+        if unit == "":
+            accept += [(number / 100.0, "%"), (number * 1e4, "万元")]
+        if unit in ("万", "万元"):
+            accept += [(number, "万元"), (number, "万")]
+        out: list[Match] = []
+        for shown, match in self._figures():
+            got = parse_printed(shown) if shown else None
+            if got is None:
+                continue
+            value, kind = got
+            if kind == "" and match.kind in ("figure", "unit figure") and self._kind(match.indicator_id) == "wan":
+                value, kind = value * 1e4, "万元"
+            for n, u in accept:
+                same_unit = u == kind or (u in ("万", "万元") and kind in ("万", "万元")) or (u == "" and kind in ("件", "项", "家", "个", "名", "人"))
+                if same_unit and math.isclose(n, value, rel_tol=1e-9, abs_tol=1e-9) and match not in out:
+                    out.append(match)
+        return out
+
+    def _sums_money(self, side) -> bool:
+        if getattr(side, "quota", None) or not side.sum_columns:
+            return False
+        contract = table_contract(self.settings.contracts, VIEW_SOURCES.get(side.table, side.table))
+        return all(contract.columns[c].type == "money" for c in side.sum_columns if c in contract.columns)
+
+    def _kind(self, indicator_id: str) -> str:
+        return str(self.values.loc[indicator_id, "display_kind"]) if indicator_id in self.values.index else ""
+
+    # --- the total ---------------------------------------------------------------------------------
     def total(self) -> dict:
-        """Total score and grade with every scored indicator's value and score."""
+        """Total score and grade with every scored indicator's value and score, and the sum checked."""
         if self.scores is None or self.levels is None:
-            raise TraceError(f"no scores stored for {self.department} {self.year}: run the pipeline first")
+            raise TraceError(f"no scores stored for {self.department} {self.year}: run `perfeval run -d {self.department} -y {self.year}`")
         total = self.levels[self.levels["level"] == 0].iloc[0]
         indicators = []
         for spec in self.framework.indicators:
@@ -194,25 +294,27 @@ class PartitionLineage:
                     "reasons": json.loads(s["reasons"]),
                 }
             )
+        summed = round(sum(i["score"] for i in indicators), self.settings.grades.score_decimals)
         levels = self.levels[self.levels["level"] == 1]
         return {
             "department": self.department,
+            "name": self.dept.name,
             "year": self.year,
             "total": float(total["score"]),
+            "sum_of_scores": summed,
+            "sum_matches": math.isclose(summed, float(total["score"]), abs_tol=1e-9),
             "max_points": float(total["points"]),
             "grade": str(total["grade"]),
-            "levels": [
-                {"name": r["name"], "score": float(r["score"]), "points": float(r["points"])}
-                for _, r in levels.iterrows()
-            ],
+            "grade_band": next(f"{b.grade} ≥ {b.min:g}" for b in self.settings.grades.bands if b.grade == str(total["grade"])),
+            "levels": [{"name": r["name"], "score": float(r["score"]), "points": float(r["points"])} for _, r in levels.iterrows()],
             "indicators": indicators,
         }
 
-    # --- one indicator ---------------------------------------------------------------------------
+    # --- one indicator -----------------------------------------------------------------------------
     def trace(self, indicator_id: str, unit_key: str | None = None) -> IndicatorTrace:
         if indicator_id not in self.values.index:
             raise TraceError(
-                f"no indicator {indicator_id!r} for {self.department} {self.year}; "
+                f"no indicator {indicator_id!r} for {self.department} {self.year}{did_you_mean(indicator_id, self.values.index)}; "
                 f"`perfeval trace {self.department} {self.year}` lists them"
             )
         spec = self.framework.get(indicator_id)
@@ -221,13 +323,16 @@ class PartitionLineage:
             department=self.department,
             year=self.year,
             id=indicator_id,
-            name=rec["name"],
+            name=rec["indicator_name"],
             level1=rec["level1"],
             level2=rec["level2"],
             scored=spec.scored,
-            measure=spec.measure,
+            kind=spec.measure.kind,
+            sides={role: describe_side(side_of(spec, role)) for role in roles(spec)},
+            money={role: self._sums_money(side_of(spec, role)) for role in roles(spec)},
             value=_none(rec["value"]),
             display=rec["display"],
+            display_kind=rec["display_kind"],
             numerator=_none(rec["numerator"]),
             denominator=_none(rec["denominator"]),
             reason=_none(rec["reason"]),
@@ -238,237 +343,161 @@ class PartitionLineage:
                 "points": float(s["points"]),
                 "score": float(s["score"]),
                 "deduction": float(s["deduction"]),
-                "rule": s["rule"],
+                "rule": s["rule_text"],
                 "reasons": json.loads(s["reasons"]),
                 "target": _none(s["target"]),
                 "target_source": _none(s["target_source"]),
                 "workpaper_refs": json.loads(s["workpaper_refs"]),
             }
         if indicator_id not in self._rows:
-            self._rows[indicator_id] = self._source_rows(spec, self._evidence(indicator_id), self._landing)
+            self._rows[indicator_id] = self._source_rows(spec)
         trace.rows = self._rows[indicator_id]
         if unit_key is not None:
             trace.unit = next((u for u in json.loads(rec["by_unit"]) if str(u["key"]) == unit_key), None)
             if trace.unit is None:
                 raise TraceError(f"{indicator_id} has no per-unit figure for {unit_key!r}")
             trace.unit["display"] = display(_none(trace.unit.get("value")), spec.display)
-            by = spec.measure["by"]
+            by = spec.measure.by
             trace.rows = [r for r in trace.rows if r.cells.get(by, "").strip() == unit_key]
         trace.recomputation = recompute(spec, trace)
         return trace
 
     def _evidence(self, indicator_id: str) -> pd.DataFrame:
-        path = self.store.path("evidence", EVIDENCE_TABLE, self.department, self.year)
+        path = self.store.path(EVIDENCE, self.department, self.year)
         if not path.exists():
             raise TraceError(f"no evidence stored for {self.department} {self.year}: run the pipeline first")
-        # Filtered on read: a partition's evidence holds a row per (indicator, source row), 1.7 million
-        # for the demo seed; DuckDB's scan picks one indicator's rows 10x faster than pyarrow's filter.
-        query = "SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE indicator_id = ?"
+        # DuckDB picks one indicator's rows out of a million-row evidence file without loading it.
         with duckdb.connect(":memory:") as con:
-            return con.execute(query, [path.as_posix(), indicator_id]).df()
+            return con.execute(
+                "SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE indicator_id = ? ORDER BY role, source_table, _row",
+                [path.as_posix(), indicator_id],
+            ).df()
 
-    def _source_rows(
-        self, spec: IndicatorSpec, evidence: pd.DataFrame, landing: LandingFiles
-    ) -> list[SourceRow]:
-        if evidence.empty:
-            return []
-        raw_rows = RawRows(self.store, self.department, self.year)
+    def _source_rows(self, spec: IndicatorSpec) -> list[SourceRow]:
+        evidence = self._evidence(spec.id)
         out: list[SourceRow] = []
-        for (role, table, file, sheet), group in evidence.groupby(
-            ["role", "table", "_source_file", "_source_sheet"], sort=False, dropna=False
-        ):
-            group = group.reset_index(drop=True)
-            side = side_spec(spec.measure, role)
-            if "quota" in side:
-                # The staffing quota comes from departments.yaml, one evidence row per 编制 type.
-                cells = _quota_cells().get(self.department, {})
-                out += [
-                    SourceRow(
-                        role,
-                        table,
-                        file,
-                        sheet,
-                        row=0,
-                        row_hash=key,
-                        amount=float(amount),
-                        cells={key: str(cells.get(key, ""))},
-                        recomputed=_float(cells.get(key)),
-                    )
-                    for key, amount in zip(group["_row_hash"], group["amount"], strict=True)
-                ]
+        for (role, table), group in evidence.groupby(["role", "source_table"], sort=False):
+            side = side_of(spec, role)
+            if table == QUOTA:
+                quota = list(self.dept.staffing_quota.items())
+                for ordinal, amount in zip(group["_row"].astype(int), group["amount"], strict=True):
+                    name, value = quota[ordinal]
+                    out.append(SourceRow(role, table, "assets_config/departments.yaml", self.department, ordinal, name, float(amount), {name: str(value)}, recomputed=float(value)))
                 continue
-            raw_table = raw_rows.table_for(table, file, sheet)
-            contract = table_contract(raw_table) if raw_table else None
-            columns = cell_columns(side, contract, spec.measure.get("by"))
-            raw = raw_rows.lookup(raw_table, group) if raw_table else pd.DataFrame(index=group.index)
-            cells = {
-                c: raw[c].astype(object).where(raw[c].notna(), "").astype(str).tolist()
-                for c in columns
-                if c in raw
-            }
-            sheet_info = landing.sheet(file, sheet, contract)
-            headers = {
-                c: sheet_info.canonical_to_header[c] for c in cells if c in sheet_info.canonical_to_header
-            }
-            amounts = _row_amounts(side, raw, contract, sheet_info.header_units)
-            recomputed = [None] * len(group) if amounts is None else amounts.tolist()
-            rows = group["_source_row"].astype(int).tolist()
-            hashes = sheet_info.hashes(rows)
-            for i, (row, row_hash, amount) in enumerate(
-                zip(rows, group["_row_hash"], group["amount"], strict=True)
-            ):
+            stored = self._stored.lookup(table, group["_row"].astype(int).tolist())
+            contract = table_contract(self.settings.contracts, table)
+            columns = _cell_columns(side, contract, getattr(spec.measure, "by", None))
+            headers = self.headers.get(table, {})
+            amounts = _row_amounts(side, stored, contract, self.header_units.get(table, {}))
+            if isinstance(spec.measure, TargetCompletionMeasure):
+                amounts = [_completion(stored.iloc[i]) or 0.0 for i in range(len(stored))]
+            for i, (ordinal, amount) in enumerate(zip(group["_row"].astype(int), group["amount"], strict=True)):
+                row = stored.iloc[i]
+                file = str(row.get("_source_file") or "")
+                sheet = str(row.get("_source_sheet") or "")
+                number = int(row["_source_row"]) if pd.notna(row.get("_source_row")) else 0
                 source = SourceRow(
                     role,
                     table,
                     file,
                     sheet,
-                    row,
-                    row_hash,
-                    _float(amount),
-                    cells={c: v[i] for c, v in cells.items()},
-                    headers=headers,
-                    recomputed=recomputed[i],
-                    landing_hash=hashes[row],
+                    number,
+                    str(row.get("_row_hash") or ""),
+                    float(amount),
+                    cells={c: raw_cell(row, c) for c in columns},
+                    headers={c: headers[c] for c in columns if c in headers},
+                    recomputed=None if amounts is None else amounts[i],
                 )
-                if not source.hash_ok and hashes[row] is not None:
-                    now = sheet_info.frame.loc[row - 2]
+                now = self._landing.row_hashes(file, table).get(number) if file else None
+                source.landing_hash = now
+                if now is not None and now != source.row_hash:
+                    cells_now = self._landing.row_cells(file, table, number) or {}
                     source.changed_cells = [
-                        f"{h}: {source.cells[c]!r} → {str(now[h])!r}"
-                        for c, h in headers.items()
-                        if str(now[h]) != source.cells[c]
+                        f"{source.headers.get(c, c)}: {source.cells[c]!r} → {cells_now.get(c, '')!r}"
+                        for c in source.cells
+                        if c in cells_now and cells_now[c] != source.cells[c]
                     ]
                 out.append(source)
         return out
 
 
-def _float(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
-def _quota_cells() -> dict[str, dict]:
-    """Staffing quotas read straight from departments.yaml (not through the cached settings)."""
-    raw = load_yaml(config_dir() / "departments.yaml").get("departments") or {}
-    return {code: (d.get("staffing_quota") or {}) for code, d in raw.items()}
-
-
-def side_spec(measure: dict, role: str) -> dict:
-    """The part of a measure that produced evidence rows of `role`."""
-    kind = measure["kind"]
-    if kind == "ratio":
-        return measure[role]
-    if kind == "total":
-        return measure
-    if kind == "count":
-        return {k: v for k, v in measure.items() if k in ("table", "where", "distinct")}
-    return measure["rules"][role]
-
-
-def sum_columns(side: dict) -> list[str]:
-    if "sum" not in side:
-        return []
-    return side["sum"] if isinstance(side["sum"], list) else [side["sum"]]
-
-
-def side_columns(side: dict, by: str | None = None) -> list[str]:
-    """Names a measure side reads: summed columns, then the identifiers of its filter, distinct and
-    per-unit breakdown (unit_code standing in for the unit_role and unit_name views derive from it).
-    Filter identifiers include words like `and`; callers keep those that are table columns."""
-    distinct = side.get("distinct") or []
-    used = [
-        *sum_columns(side),
-        *_IDENTIFIER.findall(side.get("where") or ""),
-        *(distinct if isinstance(distinct, list) else [distinct]),
-        *([by] if by else []),
-    ]
-    if _DERIVED_FROM_UNIT & set(used):
-        used.append("unit_code")
-    return list(dict.fromkeys(used))
-
-
-def cell_columns(side: dict, contract, by: str | None = None) -> list[str]:
+def _cell_columns(side, contract, by: str | None) -> list[str]:
     """The raw cells worth showing for a row: the table key, then every column the side reads."""
-    names = list(contract.key) if contract else []
-    for c in side_columns(side, by):
-        if contract and c in contract.columns and c not in names:
+    from perfeval_pipeline.indicators.framework import sql_columns
+
+    names = list(contract.key)
+    used = [*side.sum_columns, *(sql_columns(side.where) if side.where else []), *([side.distinct] if side.distinct else []), *([by] if by else [])]
+    if {"unit_role", "unit_name"} & set(used):
+        used.append("unit_code")
+    for c in used:
+        if c in contract.columns and c not in names:
             names.append(c)
     return names
 
 
-def _row_amounts(side: dict, raw: pd.DataFrame, contract, header_units: dict[str, str]) -> pd.Series | None:
-    """Each row's contribution re-typed from its raw cells (as measures.py sums clean values), or
-    None when a summed column cannot be re-read from raw (then the recomputation says so)."""
-    cols = sum_columns(side)
+def _row_amounts(side, stored: pd.DataFrame, contract, header_units: dict[str, str]) -> list[float | None] | None:
+    """Each row's contribution re-typed from its raw cells (as the measures summed clean values)."""
+    cols = side.sum_columns
     if not cols:
-        return pd.Series(1.0, index=raw.index)
-    if contract is None or any(c not in raw.columns or c not in contract.columns for c in cols):
+        return [1.0] * len(stored)
+    if any(c not in contract.columns for c in cols):
         return None
     typed = [
-        convert_column(
-            raw[c].astype(object).where(raw[c].notna(), ""), contract.columns[c], header_units.get(c)
-        ).astype("Float64")
+        convert_column(stored.apply(lambda r, c=c: raw_cell(r, c), axis=1) if len(stored) else pd.Series([], dtype=object), contract.columns[c], header_units.get(c))
+        .astype("Float64")
+        .fillna(0)
         for c in cols
     ]
-    return pd.concat(typed, axis=1).fillna(0).sum(axis=1).astype(float)
+    return [float(sum(t.iloc[i] for t in typed)) for i in range(len(stored))]
+
+
+def _completion(row: pd.Series) -> float | None:
+    _, _, share, _, _ = completion(
+        raw_cell(row, "value") or None, raw_cell(row, "actual") or None, raw_cell(row, "comparator") or None, raw_cell(row, "unit") or None
+    )
+    return share
 
 
 def recompute(spec: IndicatorSpec, trace: IndicatorTrace) -> Recomputation:
     """The value from the traced rows alone, compared with the stored value (or the unit's figure)."""
     m = spec.measure
-    kind = m["kind"]
     stored = _none(trace.unit.get("value")) if trace.unit else trace.value
     notes: list[str] = []
     sides: dict[str, float] = {}
     unreadable = [r for r in trace.rows if r.recomputed is None]
     if unreadable:
-        notes.append(
-            f"{len(unreadable)} row(s) have a summed cell that cannot be re-read from raw, e.g. "
-            f"{unreadable[0].file} {unreadable[0].sheet} row {unreadable[0].row}"
-        )
+        notes.append(f"{len(unreadable)} row(s) have a summed cell that cannot be re-read, e.g. {unreadable[0].file} {unreadable[0].sheet} row {unreadable[0].row}")
     for row in trace.rows:
-        if row.recomputed is not None:
-            sides[row.role] = sides.get(row.role, 0.0) + row.recomputed
-    sides = {k: round(v, 2) for k, v in sides.items()}
-    if kind == "ratio":
+        sides[row.role] = sides.get(row.role, 0.0) + (row.recomputed or 0.0)
+    sides = {k: round(v, 2) if not isinstance(m, TargetCompletionMeasure) else v for k, v in sides.items()}
+    if isinstance(m, RatioMeasure):
         num, den = sides.get("numerator", 0.0), sides.get("denominator", 0.0)
-        offset = float(m.get("offset", 0))
-        value = num / den + offset if den else None
-        formula = f"{num:.2f} / {den:.2f}" + (f" {offset:+g}" if offset else "")
-        if not den:
-            notes.append("denominator is 0: not computable")
-    elif kind == "total":
+        value = num / den + m.offset if den else None
+        formula = f"{num:,.2f} / {den:,.2f}" + (f" {m.offset:+g}" if m.offset else "")
+    elif isinstance(m, TotalMeasure):
         value = sides.get("value", 0.0)
-        formula = " + ".join(sum_columns(m)) or "row count"
-        formula = f"sum of {formula} over {len(trace.rows)} rows"
-    elif kind == "count":
+        formula = f"sum of {' + '.join(m.sum_columns) or 'rows'} over {len(trace.rows)} rows"
+    elif isinstance(m, CountMeasure):
         value = float(len(trace.rows))
         formula = f"count of {len(trace.rows)} rows"
+    elif isinstance(m, TargetCompletionMeasure):
+        value = sides.get("item", 0.0) / len(trace.rows) if trace.rows else None
+        formula = f"mean completion of {len(trace.rows)} target rows"
     else:
         hit = sorted({r.role for r in trace.rows})
         value = float(len(hit))
-        formula = f"{len(hit)} of {len(m['rules'])} rules found rows: {', '.join(hit) or 'none'}"
+        formula = f"{len(hit)} of {len(m.rules)} rules found rows: {', '.join(hit) or 'none'}"
     if stored is None:
-        # The stored figure is "not computable" (no rows, zero denominator): the rows must agree.
-        matches = value is None if kind == "ratio" else not trace.rows
+        matches = value is None or not trace.rows
         notes.append(f"stored value is not computable: {trace.reason or 'see the unit breakdown'}")
         value = None if matches else value
     else:
         matches = value is not None and math.isclose(value, stored, rel_tol=1e-9, abs_tol=1e-9)
-    rows_off = [
-        r
-        for r in trace.rows
-        if r.recomputed is not None
-        and r.amount is not None
-        and not math.isclose(r.recomputed, r.amount, rel_tol=1e-9, abs_tol=1e-6)
-    ]
+    rows_off = [r for r in trace.rows if r.recomputed is not None and r.amount is not None and not math.isclose(r.recomputed, r.amount, rel_tol=1e-9, abs_tol=1e-6)]
     if rows_off:
         notes.append(
-            f"{len(rows_off)} row(s) re-typed from raw differ from the amount stored in evidence, "
-            f"e.g. {rows_off[0].file} {rows_off[0].sheet} row {rows_off[0].row}: "
-            f"{rows_off[0].recomputed} vs {rows_off[0].amount}"
+            f"{len(rows_off)} row(s) re-typed from raw differ from the amount stored in evidence, e.g. {rows_off[0].file} "
+            f"{rows_off[0].sheet} row {rows_off[0].row}: {rows_off[0].recomputed} vs {rows_off[0].amount}"
         )
     ok = matches and not rows_off and not unreadable
     return Recomputation(sides, value, display(value, spec.display), formula, ok, notes)

@@ -1,34 +1,40 @@
-"""The one place that assembles Dagster Definitions (workspace.yaml points here)."""
+"""The one place that assembles Dagster Definitions (workspace.yaml points here). Partitions and
+specs come from the configuration of the environment (PERFEVAL_* variables, else the project)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from perfeval_pipeline.orchestration.assets import (
-    FEED_ASSETS,
-    findings,
-    indicator_values,
-    quality_gate,
-    scorecard,
-)
-from perfeval_pipeline.orchestration.report_assets import REPORT_ASSETS
+from perfeval_pipeline.config.settings import Settings, load_settings
+from perfeval_pipeline.orchestration.assets import build_assets, province_summary_spec
+from perfeval_pipeline.orchestration.partitions import Partitions
+from perfeval_pipeline.orchestration.resources import perfeval_resource
 from perfeval_pipeline.orchestration.schedules import annual_schedule
 from perfeval_pipeline.orchestration.sensors import landing_sensor
 
-ALL_ASSETS = [*FEED_ASSETS, quality_gate, indicator_values, scorecard, findings, *REPORT_ASSETS]
+JOB = "evaluate_department_year"
 
-evaluate_job = dg.define_asset_job(
-    "evaluate_department_year",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
-    description="Ingest, check, compute, score and report department-year partitions.",
-)
 
-# One process per run, steps in sequence: the work per partition is small and process start-up
-# plus the Great Expectations import (10–12 s) would dominate a process per step.
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    jobs=[evaluate_job],
-    schedules=[annual_schedule(evaluate_job)],
-    sensors=[landing_sensor(evaluate_job)],
-    executor=dg.in_process_executor,
-)
+def build_definitions(settings: Settings, resource=None) -> dg.Definitions:
+    partitions = Partitions(settings)
+    evaluation = dg.with_source_code_references([build_assets(settings, partitions)])[0]
+    summary = province_summary_spec(partitions)
+    job = dg.define_asset_job(
+        JOB,
+        selection=dg.AssetSelection.assets(evaluation),
+        partitions_def=partitions.definition,
+        description="评价部门年度：读取、校验、计算、评分、出具反馈表。Ingest, check, compute, score and report department-years.",
+    )
+    # Steps run in the run's process, in sequence; each fans its partitions out over worker
+    # processes itself (batch/pool.py), so no step pays for a process of its own.
+    return dg.Definitions(
+        assets=[evaluation, summary],
+        jobs=[job],
+        schedules=[annual_schedule(settings, partitions, job)],
+        sensors=[landing_sensor(settings, job)],
+        resources={"perfeval": resource or perfeval_resource()},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(load_settings())

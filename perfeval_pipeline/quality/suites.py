@@ -1,24 +1,39 @@
-"""Expectation suites built from table contracts, and running them on a typed frame.
+"""Great Expectations suites built from the feed contracts, validated set-wise.
 
 Contract rules become `Check`s first (plain data, no GX import), so they can be listed and tested
-cheaply; `run_checks` turns them into one Great Expectations suite per contract, cached with one
-ephemeral context for the whole process.
+cheaply. `run_checks` validates one frame that holds a table's rows for *every* partition of a
+chunk (a `_partition` column tells them apart): GX costs about 4 ms per expectation per call whatever
+the row count, so one call per table per chunk instead of per partition is what keeps a province
+run affordable. Uniqueness is checked per partition (compound with `_partition`); value sets that
+depend on the partition (its budget units, its framework's indicators) are checked on a key column
+that carries the partition, e.g. `_unit_key` = 'jdz-zwsjj/JDZ001'.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from perfeval_pipeline.feeds.contracts import ColumnContract, TableContract
-from perfeval_pipeline.feeds.typing import PARSE_ERRORS
+from perfeval_pipeline.feeds.typing import PARSE_ERRORS, TOTAL_ROW
 
-if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
-    from great_expectations.core.batch_definition import BatchDefinition
+PARTITION = "_partition"
+UNIT_KEY = "_unit_key"
+INDICATOR_KEY = "_indicator_key"
+_OPS = {">=": ("a_to_be_greater_than_b", True), ">": ("a_to_be_greater_than_b", False)}
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What the checks need to know about the partitions validated together."""
+
+    year: int
+    unit_keys: frozenset[str] = frozenset()  # 'department/unit code' of every partition
+    indicator_keys: frozenset[str] = frozenset()  # 'department/indicator id' (scored indicators)
 
 
 @dataclass(frozen=True)
@@ -31,143 +46,173 @@ class Check:
     kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
     # Uniqueness: GX flags every row of a duplicate group, but only the repeats are quarantined.
     keep_first: bool = False
-    # A column whose per-row text is appended to the reason (which cells failed to parse, and how).
+    # A column whose per-row text is appended to the reason (which cells failed, and as what).
     detail_column: str | None = None
 
 
-def column_label(col: ColumnContract) -> str:
-    """'决算数 (final_amount)': the header evaluators know, then the canonical name."""
-    return f"{col.aliases[0]} ({col.name})" if col.aliases else col.name
+def _col_checks(col: ColumnContract, ctx: ChunkContext) -> list[Check]:
+    label, on = col.label, {"column": col.name}
+    out = []
+    if col.required:
+        out.append(Check("expect_column_values_to_not_be_null", (col.name,), f"{label} 为空 (required)", on))
+    if col.allowed is not None:
+        out.append(
+            Check(
+                "expect_column_values_to_be_in_set",
+                (col.name,),
+                f"{label} 不在允许值内 (not one of {'/'.join(col.allowed)})",
+                {**on, "value_set": list(col.allowed)},
+            )
+        )
+    if col.min is not None or col.max is not None:
+        bounds = {k: v for k, v in (("min_value", col.min), ("max_value", col.max)) if v is not None}
+        text = " – ".join(f"{v:g}" for v in bounds.values())
+        out.append(Check("expect_column_values_to_be_between", (col.name,), f"{label} 超出范围 (allowed {text})", {**on, **bounds}))
+    if col.plausible is not None:
+        bounds = {k: v for k, v in (("min_value", col.plausible.min), ("max_value", col.plausible.max)) if v is not None}
+        text = " – ".join(f"{v:,.0f}" for v in bounds.values())
+        out.append(
+            Check(
+                "expect_column_values_to_be_between",
+                (f"_magnitude_{col.name}",),
+                f"{label} 数量级异常，可能单位有误 (non-zero values must lie within {text}; check 元/万元)",
+                {"column": f"_magnitude_{col.name}", **bounds},
+            )
+        )
+    if col.within_year:
+        end = datetime(ctx.year, 12, 31, 23, 59, 59) if col.type == "datetime" else datetime(ctx.year, 12, 31)
+        out.append(
+            Check(
+                "expect_column_values_to_be_between",
+                (col.name,),
+                f"{label} 不在评价年度内 (outside {ctx.year})",
+                {**on, "min_value": datetime(ctx.year, 1, 1), "max_value": end},
+            )
+        )
+    if col.identity == "unit":
+        out.append(
+            Check(
+                "expect_column_values_to_be_in_set",
+                (col.name,),
+                f"{label} 不是本部门的预算单位 (not a budget unit of this department)",
+                {"column": UNIT_KEY, "value_set": sorted(ctx.unit_keys)},
+            )
+        )
+    return out
 
 
-def contract_checks(contract: TableContract) -> list[Check]:
-    """The checks a table contract implies, in the order their reasons are reported."""
+def contract_checks(contract: TableContract, ctx: ChunkContext) -> list[Check]:
+    """The checks a table contract implies for a chunk of partitions, in reporting order."""
     checks = []
     for col in contract.columns.values():
-        label, on = column_label(col), {"column": col.name}
-        if col.required:
-            checks.append(
-                Check(
-                    "expect_column_values_to_not_be_null", (col.name,), f"{label} 为空 missing (required)", on
-                )
+        checks += _col_checks(col, ctx)
+    if "indicator_id" in contract.columns and contract.qualified_name == "evaluation.workpaper":
+        checks.append(
+            Check(
+                "expect_column_values_to_be_in_set",
+                ("indicator_id",),
+                f"{contract.columns['indicator_id'].label} 不是本部门指标体系中的计分指标 (unknown indicator)",
+                {"column": INDICATOR_KEY, "value_set": sorted(ctx.indicator_keys)},
             )
-        if col.allowed is not None:
-            checks.append(
-                Check(
-                    "expect_column_values_to_be_in_set",
-                    (col.name,),
-                    f"{label} 不在允许值内 not one of {'/'.join(col.allowed)}",
-                    {**on, "value_set": list(col.allowed)},
-                )
-            )
-        if col.min is not None:
-            checks.append(
-                Check(
-                    "expect_column_values_to_be_between",
-                    (col.name,),
-                    f"{label} 小于 {col.min:g} below minimum {col.min:g}",
-                    {**on, "min_value": col.min},
-                )
-            )
-    if contract.key:
-        labels = " + ".join(column_label(contract.columns[k]) for k in contract.key)
-        reason = f"{labels} 重复 duplicate key (first occurrence kept)"
-        if len(contract.key) == 1:
-            kind, kwargs = "expect_column_values_to_be_unique", {"column": contract.key[0]}
+        )
+    for rule in contract.rules:
+        if rule.op in _OPS:
+            kind, or_equal = _OPS[rule.op]
+            a, b = rule.left, rule.right
+        elif rule.op in ("<=", "<"):
+            kind, or_equal = "a_to_be_greater_than_b", rule.op == "<="
+            a, b = rule.right, rule.left
         else:
-            kind, kwargs = "expect_compound_columns_to_be_unique", {"column_list": list(contract.key)}
-        checks.append(Check(kind, contract.key, reason, kwargs, keep_first=True))
+            kind, or_equal, a, b = "to_be_equal", None, rule.left, rule.right
+        kwargs = {"column_A": a, "column_B": b, "ignore_row_if": "either_value_is_missing"}
+        if or_equal is not None:
+            kwargs["or_equal"] = or_equal
+        checks.append(Check(f"expect_column_pair_values_{kind}", (rule.left, rule.right), rule.reason, kwargs))
+    checks.append(
+        Check(
+            "expect_column_values_to_be_in_set",
+            (TOTAL_ROW,),
+            "合计/小计行，不是明细行 (a totals row of the export)",
+            {"column": TOTAL_ROW, "value_set": [False]},
+        )
+    )
+    if contract.key:
+        labels = " + ".join(contract.columns[k].label for k in contract.key)
+        checks.append(
+            Check(
+                "expect_compound_columns_to_be_unique",
+                contract.key,
+                f"{labels} 重复 (duplicate key; first occurrence kept)",
+                {"column_list": [PARTITION, *contract.key]},
+                keep_first=True,
+            )
+        )
     checks.append(
         Check(
             "expect_column_values_to_be_null",
             (PARSE_ERRORS,),
-            "单元格无法解析 unparseable cell",
+            "单元格无法读取 (unreadable cell)",
             {"column": PARSE_ERRORS},
             detail_column=PARSE_ERRORS,
         )
     )
     reasons = [c.reason for c in checks]
     if len(set(reasons)) != len(reasons):
-        # Results are matched back to checks by reason (the expectation's description).
         raise ValueError(f"{contract.qualified_name}: two checks share a reason: {reasons}")
     return checks
 
 
 def _gx():
-    import great_expectations as gx  # lazy: the import alone takes 5-12 s
+    import great_expectations as gx  # lazy: the import alone takes seconds
 
     return gx
 
 
-@dataclass(frozen=True)
-class _Runner:
-    batch_definition: BatchDefinition
-    suite: ExpectationSuite
-    checks: dict[str, Check]  # by reason, in contract order
-
-
 _LOCK = threading.Lock()
-_context = None
-_runners: dict[str, _Runner] = {}
+_state: dict[str, Any] = {}
 
 
-def _get_context():
-    global _context
-    if _context is None:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+def _batch_definition():
+    """One ephemeral context and one pandas batch definition per process."""
+    with _LOCK:
+        if "batch" not in _state:
+            from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        context = _gx().get_context(mode="ephemeral")
-        # tqdm bars per validation would flood the run logs.
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        _context = context
-    return _context
+            gx = _gx()
+            context = gx.get_context(mode="ephemeral")
+            # tqdm bars per validation would flood the run logs.
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _state["context"] = context
+            _state["batch"] = (
+                context.data_sources.add_pandas("perfeval").add_dataframe_asset("rows").add_batch_definition_whole_dataframe("all")
+            )
+        return _state["batch"]
 
 
-def build_suite(contract: TableContract, name: str | None = None) -> ExpectationSuite:
-    """A GX ExpectationSuite for the contract; each expectation's description is its reason."""
+def build_suite(checks: list[Check], name: str):
     gx = _gx()
-    _get_context()  # GX suites look up their store in the active context, even to add an expectation
-    suite = gx.ExpectationSuite(name=name or contract.qualified_name)
-    for check in contract_checks(contract):
+    _batch_definition()  # GX suites need an active context, even to add an expectation
+    suite = gx.ExpectationSuite(name=name)
+    for check in checks:
         cls = getattr(gx.expectations, "".join(p.title() for p in check.expectation.split("_")))
         suite.add_expectation(cls(**check.kwargs, description=check.reason))
     return suite
 
 
-def _runner(contract: TableContract) -> _Runner:
-    # Contracts hold dicts (unhashable); their repr identifies them, so an edited contract gets a new suite.
-    key = repr(contract)
-    with _LOCK:
-        runner = _runners.get(key)
-        if runner is None:
-            context = _get_context()
-            name = f"{contract.qualified_name}#{len(_runners)}"
-            batch_definition = (
-                context.data_sources.add_pandas(name)
-                .add_dataframe_asset(name)
-                .add_batch_definition_whole_dataframe(name)
-            )
-            suite = context.suites.add(build_suite(contract, name))
-            checks = {c.reason: c for c in contract_checks(contract)}
-            runner = _runners[key] = _Runner(batch_definition, suite, checks)
-    return runner
-
-
-def run_checks(frame: pd.DataFrame, contract: TableContract) -> list[tuple[Check, bool, dict]]:
-    """Validate `frame` (unique index) with the contract's suite: per check, (check, success, GX's
-    COMPLETE result with unexpected_count and unexpected_index_list as index labels). Raises if an
+def run_checks(frame: pd.DataFrame, checks: list[Check], name: str) -> list[tuple[Check, bool, dict]]:
+    """Validate `frame` (a unique RangeIndex) with one suite: per check (in `checks` order), whether
+    it passed and GX's COMPLETE result (unexpected_index_list as index labels). Raises if an
     expectation could not run: passing its rows silently would hide bad data."""
-    runner = _runner(contract)
-    batch = runner.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    validation = batch.validate(runner.suite, result_format="COMPLETE")
-    by_reason = {}
+    suite = build_suite(checks, name)
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    validation = batch.validate(suite, result_format="COMPLETE")
+    by_reason = {c.reason: c for c in checks}
+    results = {}
     for result in validation.results:
-        check = runner.checks[result.expectation_config.description]
+        check = by_reason[result.expectation_config.description]
         if not result.success and "unexpected_index_list" not in (result.result or {}):
             raise RuntimeError(
-                f"{contract.qualified_name}: {check.expectation} on {list(check.columns)} did not run: "
-                f"{str(result.exception_info)[:1000]}"
+                f"{name}: {check.expectation} on {list(check.columns)} did not run: {str(result.exception_info)[:500]}"
             )
-        by_reason[check.reason] = (check, bool(result.success), result.result)
-    # GX returns results in its own order; reasons read better in contract order.
-    return [by_reason[reason] for reason in runner.checks]
+        results[check.reason] = (check, bool(result.success), result.result or {})
+    return [results[c.reason] for c in checks]

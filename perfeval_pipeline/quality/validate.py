@@ -1,40 +1,42 @@
-"""Validate typed tables: rows failing a contract check go to quarantine with their reasons, the rest
-stay clean, and identity columns that contradict the partition's folder fail the feed structurally."""
+"""Validate a chunk of partitions at once: every row of every table ends up kept or quarantined
+(with its reasons), or reported by the reader; identity columns that contradict the partition's
+folder, and files the readers refused, fail the feed structurally; and the gate decides, per
+partition, usable or blocked.
+
+Row accounting, per table: rows in the file = kept + quarantined + reported."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from perfeval_pipeline.feeds.contracts import FeedContract, TableContract, load_contracts
-from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable, StructuralIssue
-from perfeval_pipeline.feeds.typing import PARSE_ERRORS, type_table
-from perfeval_pipeline.quality.suites import run_checks
+from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.feeds.contracts import NUMERIC_TYPES, TableContract
+from perfeval_pipeline.feeds.files import LandingFile, StructuralIssue, safe_text
+from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable
+from perfeval_pipeline.feeds.typing import PARSE_ERRORS, ROW, TOTAL_ROW, type_table
+from perfeval_pipeline.quality.suites import (
+    INDICATOR_KEY,
+    PARTITION,
+    UNIT_KEY,
+    ChunkContext,
+    contract_checks,
+    run_checks,
+)
 
-REASON = "_reason"
+STATUS, REASON = "_status", "_reason"
+KEPT, QUARANTINED = "kept", "quarantined"
 SAMPLE_SIZE = 5
-SUMMARY_COLUMNS = [
-    "table",
-    "present",
-    "rows_read",
-    "rows_kept",
-    "rows_quarantined",
-    "passed",
-    "structural_issues",
-]
+RAW_PREFIX = "_raw_"
+HELPERS = (PARTITION, UNIT_KEY, INDICATOR_KEY, TOTAL_ROW, PARSE_ERRORS)
 
 
 def source_ref(file: str, sheet: str | None, row: int) -> str:
     """'2023/jdz-zwsjj/hotline.csv row 12', with ' sheet 预算决算表' after the file for workbooks."""
     return f"{file} sheet {sheet} row {row}" if sheet else f"{file} row {row}"
-
-
-def _refs(rows: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(
-        source_ref(f, s, int(r))
-        for f, s, r in zip(rows["_source_file"], rows["_source_sheet"], rows["_source_row"], strict=True)
-    )
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,8 @@ class ExpectationOutcome:
     columns: tuple[str, ...]
     reason: str
     success: bool
-    # Rows GX flagged; for uniqueness that is every row of each duplicate group.
-    unexpected_count: int
-    # Rows this check sent to quarantine; for uniqueness only the repeats.
-    rows_quarantined: int
+    unexpected_count: int  # rows GX flagged (for uniqueness: every row of a duplicate group)
+    rows_quarantined: int  # rows this check sent to quarantine (for uniqueness: the repeats)
     samples: tuple[str, ...] = ()  # source refs of the first quarantined rows
 
     def to_dict(self) -> dict:
@@ -64,139 +64,80 @@ class ExpectationOutcome:
 class TableQuality:
     table: str  # qualified name, e.g. financial.budget_lines
     contract: TableContract
-    clean: pd.DataFrame
-    quarantine: pd.DataFrame  # the clean columns plus `_reason`
-    rows_read: int
+    rows: pd.DataFrame  # every row read: typed columns, raw text of non-text columns, _status, _reason
     outcomes: list[ExpectationOutcome]
     issues: list[StructuralIssue] = field(default_factory=list)
-    present: bool = True  # False: absent from the landing files; both frames are empty
+    present: bool = True
+    reported: list[tuple[int, str]] = field(default_factory=list)  # (row, why) rows the reader could not take
     unmapped_headers: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # canonical → header text in the file
+    header_units: dict[str, str] = field(default_factory=dict)
+    source_file: str = ""
+    source_sheet: str = ""
+    header_row: int = 0
 
-    def __post_init__(self) -> None:
-        if self.rows_kept + self.rows_quarantined != self.rows_read:
-            raise AssertionError(
-                f"{self.table}: {self.rows_read} rows read but {self.rows_kept} kept + "
-                f"{self.rows_quarantined} quarantined"
-            )
+    @property
+    def clean(self) -> pd.DataFrame:
+        return self.rows.loc[self.rows[STATUS] == KEPT]
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        return self.rows.loc[self.rows[STATUS] == QUARANTINED]
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.rows) + len(self.reported)
 
     @property
     def rows_kept(self) -> int:
-        return len(self.clean)
+        return int((self.rows[STATUS] == KEPT).sum())
 
     @property
     def rows_quarantined(self) -> int:
-        return len(self.quarantine)
+        return int((self.rows[STATUS] == QUARANTINED).sum())
 
     @property
-    def passed(self) -> bool:
-        return not self.issues and (self.present or self.contract.optional)
+    def rows_reported(self) -> int:
+        return len(self.reported)
+
+    def dominant_reason(self) -> str | None:
+        reasons = Counter(
+            r.split(": ", 1)[0] if r.startswith("单元格无法读取") else r
+            for text in self.quarantine[REASON].dropna()
+            for r in str(text).split("; ")
+        )
+        reasons.update(why for _, why in self.reported)
+        if not reasons:
+            return None
+        reason, n = reasons.most_common(1)[0]
+        return f"{reason} ({n} rows)"
 
     def summary(self) -> dict:
         return {
+            "table": self.table,
             "present": self.present,
-            "passed": self.passed,
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_quarantined": self.rows_quarantined,
+            "rows_reported": self.rows_reported,
             "failed_expectations": [o.to_dict() for o in self.outcomes if not o.success],
+            "reported_rows": [
+                {"row": n, "why": why, "ref": source_ref(self.source_file, self.source_sheet, n)}
+                for n, why in self.reported[:SAMPLE_SIZE]
+            ],
             "structural_issues": [str(i) for i in self.issues],
             "unmapped_headers": list(self.unmapped_headers),
         }
 
 
-def _identity_issues(
-    frame: pd.DataFrame, contract: TableContract, department: str, year: int
-) -> list[StructuralIssue]:
-    """A department/year column naming another partition means the file was dropped in the wrong
-    folder: one issue per wrong value, at its first row."""
-    issues = []
-    for col in contract.columns.values():
-        if col.identity is None:
-            continue
-        if col.identity not in ("department", "year"):
-            raise ValueError(f"{contract.qualified_name}.{col.name}: unknown identity {col.identity!r}")
-        expected = department if col.identity == "department" else str(year)
-        text = frame[col.name].astype(str).str.strip()
-        wrong = frame[col.name].notna() & (text != expected)
-        for value, group in frame.loc[wrong].groupby(text[wrong], sort=False):
-            first = group.iloc[0]
-            more = f" (and {len(group) - 1} more rows)" if len(group) > 1 else ""
-            issues.append(
-                StructuralIssue(
-                    first["_source_file"],
-                    f"file is for {value}, folder is {expected}{more}",
-                    sheet=first["_source_sheet"] or None,
-                    row=int(first["_source_row"]),
-                    column=col.name,
-                )
-            )
-    return issues
-
-
-def validate_table(typed: pd.DataFrame, contract: TableContract, department: str, year: int) -> TableQuality:
-    """Run the contract's suite on a frame from `type_table`; every row ends up clean or quarantined.
-    Both frames are indexed by row position in `typed`."""
-    missing = [c for c in (*contract.columns, *SOURCE_COLUMNS, PARSE_ERRORS) if c not in typed.columns]
-    if missing:
-        raise ValueError(f"{contract.qualified_name}: typed frame lacks {missing}; build it with type_table")
-    # GX reports failing rows by index label, so labels must be unique.
-    frame = typed.reset_index(drop=True)
-    reasons = pd.Series("", index=frame.index, dtype=object)
-    outcomes = []
-    for check, success, result in run_checks(frame, contract):
-        rows = pd.Index(sorted(result.get("unexpected_index_list") or []), dtype="int64")
-        if check.keep_first and len(rows):
-            # GX flags every copy of a repeated key. The first in file order is taken as the original
-            # entry and stays (unless another check fails it); later copies go, so clean keys are unique.
-            rows = rows[frame.loc[rows, list(check.columns)].duplicated(keep="first").to_numpy()]
-        if len(rows):
-            text = pd.Series("; " + check.reason, index=rows, dtype=object)
-            if check.detail_column:
-                text = text + ": " + frame.loc[rows, check.detail_column].astype(str)
-            reasons.loc[rows] = reasons.loc[rows] + text
-        outcomes.append(
-            ExpectationOutcome(
-                expectation=check.expectation,
-                columns=check.columns,
-                reason=check.reason,
-                success=success,
-                unexpected_count=int(result.get("unexpected_count") or 0),
-                rows_quarantined=len(rows),
-                samples=_refs(frame.loc[rows[:SAMPLE_SIZE]]),
-            )
-        )
-    bad = reasons != ""
-    quarantine = frame.loc[bad].copy()
-    quarantine[REASON] = reasons[bad].str.removeprefix("; ").astype("string")
-    return TableQuality(
-        table=contract.qualified_name,
-        contract=contract,
-        clean=frame.loc[~bad],
-        quarantine=quarantine,
-        rows_read=len(frame),
-        outcomes=outcomes,
-        issues=_identity_issues(frame, contract, department, year),
-    )
-
-
-def empty_raw_frame(contract: TableContract) -> pd.DataFrame:
-    """A raw frame with no rows, shaped as the reader would have produced it for this table."""
-    # Typed as text so an empty partition's Parquet schema matches a filled one (not a null type).
-    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in contract.columns})
-    for c in SOURCE_COLUMNS:
-        frame[c] = pd.Series(dtype="int64" if c == "_source_row" else "str")
-    return frame
-
-
 @dataclass
 class FeedQuality:
     feed: str
-    department: str
-    year: int
     tables: dict[str, TableQuality]  # every table of the contract, by name within the feed
-    # Issues not located in one table: feed or table not found, unreadable or unexpected files.
     feed_issues: list[StructuralIssue]
-    files: list[str]
+    files: list[LandingFile]
+    hidden_sheets: list[str] = field(default_factory=list)
+    ignored_sheets: list[str] = field(default_factory=list)
 
     @property
     def issues(self) -> list[StructuralIssue]:
@@ -207,81 +148,283 @@ class FeedQuality:
         return not self.issues
 
     def summary(self) -> dict:
-        """Plain JSON-able dict, e.g. for run metadata."""
         tables = self.tables.values()
         return {
             "feed": self.feed,
-            "department": self.department,
-            "year": self.year,
             "passed": self.passed,
-            "files": list(self.files),
+            "files": [{"path": f.rel, "sha256": f.sha256, "bytes": f.size} for f in self.files],
             "rows_read": sum(t.rows_read for t in tables),
             "rows_kept": sum(t.rows_kept for t in tables),
             "rows_quarantined": sum(t.rows_quarantined for t in tables),
+            "rows_reported": sum(t.rows_reported for t in tables),
             "structural_issues": [str(i) for i in self.issues],
+            "hidden_sheets_ignored": list(self.hidden_sheets),
+            "sheets_ignored": list(self.ignored_sheets),
             "tables": {t.table: t.summary() for t in tables},
         }
 
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per contract table, plus a row named after the feed when issues are feed-wide."""
-        rows = [
-            {
-                "table": t.table,
-                "present": t.present,
-                "rows_read": t.rows_read,
-                "rows_kept": t.rows_kept,
-                "rows_quarantined": t.rows_quarantined,
-                "passed": t.passed,
-                "structural_issues": "; ".join(map(str, t.issues))
-                or ("" if t.passed else "required table not read (see the feed row)"),
-            }
-            for t in self.tables.values()
-        ]
-        if self.feed_issues:
-            rows.append(
-                {
-                    "table": self.feed,
-                    "present": False,
-                    "rows_read": 0,
-                    "rows_kept": 0,
-                    "rows_quarantined": 0,
-                    "passed": False,
-                    "structural_issues": "; ".join(map(str, self.feed_issues)),
-                }
-            )
-        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+@dataclass
+class PartitionQuality:
+    department: str
+    year: int
+    feeds: dict[str, FeedQuality]
+    blocked_reasons: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.blocked_reasons
+
+    def table(self, qualified: str) -> TableQuality:
+        feed, _, name = qualified.partition(".")
+        return self.feeds[feed].tables[name]
+
+    def clean_tables(self) -> dict[str, pd.DataFrame]:
+        return {t.table: t.clean for f in self.feeds.values() for t in f.tables.values()}
+
+    def summary(self) -> dict:
+        return {
+            "usable": self.usable,
+            "blocked_reasons": list(self.blocked_reasons),
+            "ignored_files": list(self.ignored_files),
+            "feeds": {name: f.summary() for name, f in self.feeds.items()},
+        }
 
 
-def validate_feed(
-    read: FeedRead, department: str, year: int, contract: FeedContract | None = None
-) -> FeedQuality:
-    """Type and validate every table of a feed as read; tables absent from the landing files are
-    validated as empty frames so that every contract table has a result."""
-    contract = contract or load_contracts()[read.feed]
-    tables: dict[str, TableQuality] = {}
-    claimed: set[StructuralIssue] = set()
-    for name, tcontract in contract.tables.items():
-        raw = read.tables.get(name)
-        source = raw or RawTable(tcontract, empty_raw_frame(tcontract), "", None)
-        quality = validate_table(type_table(source), tcontract, department, year)
-        if raw is None:
-            quality.present = False
-        else:
-            # The reader locates column problems by file and sheet, which identify the table.
-            own = [
-                i
-                for i in read.issues
-                if i.column and (i.file, i.sheet or "") == (raw.source_file, raw.source_sheet or "")
-            ]
-            claimed.update(own)
-            quality.issues = [*own, *quality.issues]
-            quality.unmapped_headers = list(raw.unmapped_headers)
-        tables[name] = quality
-    return FeedQuality(
-        feed=read.feed,
-        department=department,
-        year=year,
-        tables=tables,
-        feed_issues=[i for i in read.issues if i not in claimed],
-        files=[p.name for p in read.files],
+# --- typing and helper columns -----------------------------------------------------------------
+
+
+def empty_raw_table(contract: TableContract) -> RawTable:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in contract.columns})
+    for c in SOURCE_COLUMNS:
+        frame[c] = pd.Series(dtype="int64" if c == "_source_row" else object)
+    return RawTable(contract, frame, None, "")
+
+
+def _typed(raw: RawTable, settings: Settings, department: str, partition: str) -> pd.DataFrame:
+    contract = raw.contract
+    frame = type_table(
+        raw,
+        total_labels=settings.pipeline.quality.total_row_labels,
+        max_cell_chars=settings.pipeline.limits.max_cell_chars,
+        timezone=settings.pipeline.timezone,
     )
+    frame[PARTITION] = partition
+    for name, col in contract.columns.items():
+        if col.identity == "unit":
+            frame[UNIT_KEY] = (department + "/" + frame[name]).astype("string")
+        if col.plausible is not None:
+            values = frame[name].astype("Float64").abs()
+            frame[f"_magnitude_{name}"] = values.where(values != 0)
+    if contract.qualified_name == "evaluation.workpaper" and "indicator_id" in frame:
+        frame[INDICATOR_KEY] = (department + "/" + frame["indicator_id"]).astype("string")
+    # Raw text of non-text columns, so lineage can show a cell as the file wrote it.
+    for name, col in contract.columns.items():
+        if col.type != "string":
+            source = raw.frame[name] if name in raw.frame.columns else pd.Series([""] * len(raw.frame), dtype=object)
+            frame[RAW_PREFIX + name] = pd.array(source.astype("string").fillna("").to_numpy(), dtype="string")
+    return frame
+
+
+def _identity_issues(frame: pd.DataFrame, contract: TableContract, department: str, year: int) -> list[StructuralIssue]:
+    """A department/year column naming another partition: the file was dropped in the wrong folder."""
+    issues = []
+    for col in contract.columns.values():
+        if col.identity not in ("department", "year"):
+            continue
+        expected = department if col.identity == "department" else str(year)
+        text = frame[col.name].astype("string").str.strip()
+        wrong = frame[col.name].notna() & (text != expected)
+        for value, group in frame.loc[wrong].groupby(text[wrong], sort=False):
+            first = group.iloc[0]
+            more = f" (and {len(group) - 1} more rows)" if len(group) > 1 else ""
+            issues.append(
+                StructuralIssue(
+                    first["_source_file"],
+                    f"{col.header} says {safe_text(value, 30)}, the folder is {expected}{more}: "
+                    "the file belongs to another department or year",
+                    sheet=first["_source_sheet"] or None,
+                    row=int(first["_source_row"]),
+                    column=col.name,
+                    code="wrong_folder",
+                )
+            )
+    return issues
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def gx_frame(frame: pd.DataFrame, columns: set[str]) -> pd.DataFrame:
+    """The columns the suite reads, in NumPy dtypes: Great Expectations compares nullable (Float64,
+    Int64) and microsecond datetime columns one value at a time in Python, NumPy ones vectorised."""
+    out = {}
+    for name in columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.Float64Dtype | pd.Int64Dtype):
+            out[name] = col.astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[name] = col.astype("datetime64[ns]")
+        else:
+            out[name] = col
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _apply(frame: pd.DataFrame, contract: TableContract, ctx: ChunkContext) -> tuple[pd.Series, list]:
+    """Run the suite on the chunk's frame; per row the quarantine reasons, per check its outcome
+    (GX's unexpected_index_list as positions in `frame`)."""
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    checks = contract_checks(contract, ctx)
+    needed = {c for check in checks for k, v in check.kwargs.items() if k in ("column", "column_A", "column_B") for c in [v]}
+    needed |= {c for check in checks for c in check.kwargs.get("column_list", [])}
+    results = run_checks(gx_frame(frame, needed & set(frame.columns)), checks, f"{contract.qualified_name}@{ctx.year}")
+    per_check = []
+    for check, success, result in results:
+        rows = pd.Index(sorted(result.get("unexpected_index_list") or []), dtype="int64")
+        if check.keep_first and len(rows):
+            # GX flags every copy of a repeated key: the first in file order stays (unless another
+            # check fails it); later copies go, so kept keys are unique per partition.
+            cols = [PARTITION, *check.columns]
+            rows = rows[frame.loc[rows, cols].duplicated(keep="first").to_numpy()]
+        if len(rows):
+            text = pd.Series("; " + check.reason, index=rows, dtype=object)
+            if check.detail_column:
+                text = text + ": " + frame.loc[rows, check.detail_column].astype(str)
+            reasons.loc[rows] = reasons.loc[rows] + text
+        per_check.append((check, success, int(result.get("unexpected_count") or 0), rows))
+    return reasons, per_check
+
+
+def validate_chunk(
+    reads: dict[tuple[str, int], dict[str, FeedRead]],
+    settings: Settings,
+    year: int,
+) -> dict[tuple[str, int], dict[str, FeedQuality]]:
+    """Type and validate the feeds of several partitions of one year: one GX call per contract table
+    for the whole chunk. Tables absent from the landing files are validated as empty frames so that
+    every contract table has a result. The feeds validated are those in `reads` (a peer benchmark
+    reads only the feeds it needs)."""
+    partitions = list(reads)
+    ctx = ChunkContext(
+        year=year,
+        unit_keys=frozenset(f"{d}/{u}" for d, _ in partitions for u in settings.department(d).unit_codes),
+        indicator_keys=frozenset(
+            f"{d}/{s.id}" for d, _ in partitions for s in settings.framework_of(d).indicators
+        ),
+    )
+    out: dict[tuple[str, int], dict[str, FeedQuality]] = {p: {} for p in partitions}
+    feeds = {f for r in reads.values() for f in r}
+    for feed, contract in settings.contracts.items():
+        if feed not in feeds:
+            continue
+        for tname, tcontract in contract.tables.items():
+            frames, raws = [], {}
+            for p in partitions:
+                raw = reads[p][feed].tables.get(tname) if feed in reads[p] else None
+                raws[p] = raw
+                frames.append(_typed(raw or empty_raw_table(tcontract), settings, p[0], f"{p[0]}|{p[1]}"))
+            frame = pd.concat(frames, ignore_index=True)
+            if len(frame):
+                reasons, per_check = _apply(frame, tcontract, ctx)
+            else:
+                reasons, per_check = pd.Series([], dtype=object), []
+            offsets = np.cumsum([0] + [len(f) for f in frames])
+            for i, p in enumerate(partitions):
+                lo, hi = offsets[i], offsets[i + 1]
+                part = frame.iloc[lo:hi].drop(columns=[c for c in HELPERS if c in frame.columns and c != PARSE_ERRORS])
+                part = part.drop(columns=[c for c in part.columns if c.startswith("_magnitude_")])
+                bad = reasons.iloc[lo:hi].to_numpy() != ""
+                part = part.reset_index(drop=True)
+                part[STATUS] = pd.array(np.where(bad, QUARANTINED, KEPT), dtype="string")
+                part[REASON] = pd.array(
+                    [r.removeprefix("; ") if r else None for r in reasons.iloc[lo:hi]], dtype="string"
+                )
+                outcomes = []
+                for check, success, _count, rows in per_check:
+                    mine = rows[(rows >= lo) & (rows < hi)]
+                    flagged = len(mine)
+                    samples = ()
+                    if flagged:
+                        refs = frame.loc[mine[:SAMPLE_SIZE], ["_source_file", "_source_sheet", "_source_row"]]
+                        samples = tuple(source_ref(f, sh, int(r)) for f, sh, r in refs.itertuples(index=False, name=None))
+                    outcomes.append(
+                        ExpectationOutcome(
+                            check.expectation, check.columns, check.reason, flagged == 0 or success, flagged, flagged, samples
+                        )
+                    )
+                raw = raws[p]
+                read = reads[p].get(feed)
+                issues = []
+                if raw is not None:
+                    issues = [
+                        i
+                        for i in (read.issues if read else [])
+                        if i.column and (i.file, i.sheet or "") == (raw.source_file, raw.sheet or "")
+                    ]
+                    issues += _identity_issues(part, tcontract, p[0], p[1])
+                tq = TableQuality(
+                    table=tcontract.qualified_name,
+                    contract=tcontract,
+                    rows=part,
+                    outcomes=outcomes,
+                    issues=issues,
+                    present=raw is not None,
+                    reported=list(raw.reported) if raw else [],
+                    unmapped_headers=list(raw.unmapped_headers) if raw else [],
+                    headers=dict(raw.header.headers) if raw and raw.header else {},
+                    header_units=dict(raw.header_units) if raw else {},
+                    source_file=raw.source_file if raw else "",
+                    source_sheet=raw.sheet if raw else "",
+                    header_row=raw.header.row if raw and raw.header else 0,
+                )
+                feed_quality = out[p].get(feed)
+                if feed_quality is None:
+                    feed_quality = out[p][feed] = FeedQuality(
+                        feed,
+                        {},
+                        [],
+                        list(read.files) if read else [],
+                        list(read.hidden_sheets) if read else [],
+                        list(read.ignored_sheets) if read else [],
+                    )
+                feed_quality.tables[tname] = tq
+    for p in partitions:
+        for feed, fq in out[p].items():
+            read = reads[p].get(feed)
+            claimed = {i for t in fq.tables.values() for i in t.issues}
+            fq.feed_issues = [i for i in (read.issues if read else []) if i not in claimed]
+    return out
+
+
+def gate(pq: PartitionQuality, settings: Settings, feeds: set[str] | None = None) -> list[str]:
+    """Why a partition cannot be evaluated ([] when it can): a required feed with a structural
+    issue, or a table that must have rows keeping none of them, or less than
+    `quality.min_kept_share` of what it read. The reasons name file, table and the dominant row
+    problem."""
+    reasons = []
+    share = settings.pipeline.quality.min_kept_share
+    for feed in settings.required_feeds if feeds is None else sorted(feeds):
+        fq = pq.feeds.get(feed)
+        if fq is None:
+            reasons.append(f"{feed}: not ingested")
+            continue
+        reasons += [f"{feed}: {issue}" for issue in fq.issues]
+        if fq.issues:
+            continue
+        for t in fq.tables.values():
+            if not t.present or t.contract.may_be_empty:
+                continue
+            where = f"{t.source_file}" + (f" sheet {t.source_sheet}" if t.source_sheet else "")
+            if t.rows_kept == 0:
+                why = t.dominant_reason()
+                reasons.append(
+                    f"{t.table}: {t.contract.title} keeps 0 of {t.rows_read} rows ({where})"
+                    + (f"; most common problem: {why}" if why else ": the table has no data rows")
+                )
+            elif t.rows_kept < share * t.rows_read:
+                reasons.append(
+                    f"{t.table}: {t.contract.title} keeps only {t.rows_kept} of {t.rows_read} rows ({where}; "
+                    f"below quality.min_kept_share {share:.0%}); most common problem: {t.dominant_reason()}"
+                )
+    return reasons

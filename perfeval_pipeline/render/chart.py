@@ -1,13 +1,15 @@
-"""The score chart: points earned vs available per level-1 area, and the largest deductions.
+"""The score chart of the Word form: points earned vs available per level-1 area, and the largest
+deductions. (The workbook draws the same as native Excel charts.)
 
-Drawn with the object API on an Agg canvas (no pyplot state, safe in threads) in a CJK font
-found through matplotlib's font manager; the PNG carries no software/version metadata so the
-same result gives the same bytes."""
+The CJK font is found by file, not through matplotlib's cached font list: a cache built before
+fonts-noto-cjk was installed would hide it. Drawn with the object API on an Agg canvas (no pyplot
+state); the PNG carries no software/version metadata so the same result gives the same bytes."""
 
 from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
 import matplotlib
 from matplotlib import font_manager
@@ -17,28 +19,41 @@ from matplotlib.figure import Figure
 from perfeval_pipeline.formatting import decimal
 
 # Simplified-Chinese faces first: the JP/KR faces of the same collection draw some hanzi differently.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "Noto Sans CJK JP")
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Sans CJK JP")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".local/share/fonts"))
+FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Medium.ttc", "NotoSerifCJK-Regular.ttc", "SourceHanSansSC-Regular.otf", "wqy-zenhei.ttc")
 TOP_DEDUCTIONS = 8
 DPI = 150
 EARNED, AVAILABLE, LOST = "#2f5597", "#d9d9d9", "#c55a11"
+INSTALL_HINT = "apt-get install fonts-noto-cjk (Debian/Ubuntu), or put a Noto Sans CJK .ttc under /usr/share/fonts"
 
 
 class CJKFontMissing(RuntimeError):
     pass
 
 
+def find_cjk_files(dirs: tuple[str, ...] = FONT_DIRS) -> list[Path]:
+    found = []
+    for folder in map(Path, dirs):
+        if folder.is_dir():
+            for name in FONT_FILES:
+                found += sorted(folder.rglob(name))
+    return found
+
+
 @cache
 def cjk_font_family() -> str:
-    """The first installed CJK family matplotlib can use; a clear error when there is none."""
+    """The first CJK family matplotlib can use, registering font files found on disk first."""
+    for path in find_cjk_files():
+        try:
+            font_manager.fontManager.addfont(str(path))
+        except (OSError, RuntimeError):
+            continue
     installed = {f.name for f in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
         if family in installed:
             return family
-    raise CJKFontMissing(
-        f"no CJK font for charts: matplotlib knows none of {list(CJK_FAMILIES)}. Install Debian "
-        f"fonts-noto-cjk (apt-get install fonts-noto-cjk), then delete matplotlib's font cache "
-        f"({matplotlib.get_cachedir()}) so it is rebuilt."
-    )
+    raise CJKFontMissing(f"no CJK font for charts (looked for {', '.join(FONT_FILES)} under {', '.join(FONT_DIRS)}): {INSTALL_HINT}")
 
 
 def _levels_panel(ax, levels: list[dict]) -> None:

@@ -151,6 +151,21 @@ def _problem_lines(result: dict) -> list[tuple[str, Face]]:
     lines.append(("二、相关建议", HEADING))
     for rec in result["recommendations"]:
         lines += [(f"{rec['no']} {rec['title']}", GROUP), (rec["text"], BODY)]
+    follow = result.get("rectification") or {}
+    if follow.get("section"):
+        lines.append(("三、上年评价问题整改情况", HEADING))
+        if not follow.get("available"):
+            lines.append((f"无上年评价结果可供对照：{follow.get('reason')}", BODY))
+        for i, row in enumerate(r for r in follow.get("problems", []) if r["status"] != "new"):
+            figures = "，".join(
+                x
+                for x in (
+                    f"上年{row['previous_display']}" if row.get("previous_display") else "",
+                    f"本年{row['current_display']}" if row.get("current_display") else "",
+                )
+                if x
+            )
+            lines.append((f"({i + 1}) {row['previous_item'].split(' ', 1)[-1]}：{row['status_text']}" + (f"（{figures}）。" if figures else "。"), BODY))
     return lines
 
 
@@ -217,7 +232,7 @@ def _core_properties(doc, header: dict) -> None:
     props.created = props.modified = props.last_printed = stamp
 
 
-def render_docx(result: dict, out_path: Path, *, chart: bytes | None = None) -> Path:
+def render_docx(result: dict, out_path: Path, *, chart: bytes | None = None, mode: int = 0o666) -> Path:
     """Write the feedback form of an evaluated result; `chart` is the PNG from render_chart
     (rendered here when not given)."""
     if result.get("status") != "evaluated":
@@ -239,4 +254,4 @@ def render_docx(result: dict, out_path: Path, *, chart: bytes | None = None) -> 
     _core_properties(doc, result["header"])
     buf = io.BytesIO()
     doc.save(buf)
-    return write_package(buf.getvalue(), out_path, document_time(result["header"]))
+    return write_package(buf.getvalue(), out_path, document_time(result["header"]), mode)

@@ -48,7 +48,7 @@ def normalize_zip(data: bytes, when: datetime) -> bytes:
     return out.getvalue()
 
 
-def write_package(data: bytes, out_path: Path, when: datetime) -> Path:
+def write_package(data: bytes, out_path: Path, when: datetime, mode: int = 0o666) -> Path:
     out_path = Path(out_path)
-    atomic_write_bytes(out_path, normalize_zip(data, when))
+    atomic_write_bytes(out_path, normalize_zip(data, when), mode)
     return out_path

@@ -1,5 +1,5 @@
-"""Render stage: a partition's result.json (+ stored evidence) → feedback_form.docx/.xlsx next to
-it; a year's result.json files → reports/{year}/summary.xlsx."""
+"""Render stage: a partition's result.json → feedback_form.docx/.xlsx next to it; a year's
+result.json files → reports/{year}/summary.xlsx."""
 
 from __future__ import annotations
 
@@ -8,24 +8,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from perfeval_pipeline.config import Settings
-from perfeval_pipeline.config import settings as load_settings
-from perfeval_pipeline.findings.stage import report_dir
-from perfeval_pipeline.indicators.stage import EVIDENCE_TABLE
+from perfeval_pipeline.catalog import FORM_DOCX, FORM_XLSX, RESULT, SUMMARY
+from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.render.chart import render_chart
 from perfeval_pipeline.render.docx_form import render_docx
 from perfeval_pipeline.render.summary import render_summary
 from perfeval_pipeline.render.xlsx_form import render_xlsx
 from perfeval_pipeline.store import Store
-
-RESULT, FORM_DOCX, FORM_XLSX, SUMMARY = (
-    "result.json",
-    "feedback_form.docx",
-    "feedback_form.xlsx",
-    "summary.xlsx",
-)
 
 
 @dataclass
@@ -38,14 +27,8 @@ class RenderedForm:
 
 def load_result(path: Path) -> dict:
     if not path.exists():
-        raise FileNotFoundError(f"no {path}: run the findings stage for this partition first")
+        raise FileNotFoundError(f"no {path}: the partition has not been evaluated yet")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def read_evidence(store: Store, department: str, year: int) -> pd.DataFrame | None:
-    if not store.exists("evidence", EVIDENCE_TABLE, department, year):
-        return None
-    return store.read("evidence", EVIDENCE_TABLE, department, year)
 
 
 def _timed(seconds: dict[str, float], key: str, fn, *args, **kwargs):
@@ -55,38 +38,46 @@ def _timed(seconds: dict[str, float], key: str, fn, *args, **kwargs):
     return out
 
 
-def render_partition(
-    department: str, year: int, store: Store, cfg: Settings | None = None
-) -> RenderedForm | None:
-    """Write the partition's form and workbook; None when its result is blocked (no form to fill)."""
-    folder = report_dir(cfg or load_settings(), department, year)
-    result = load_result(folder / RESULT)
+def history(settings: Settings, department: str, year: int) -> list[dict]:
+    """The department's evaluated results up to `year`, oldest first."""
+    out = []
+    for y in settings.department_years(department):
+        path = settings.report_folder(department, y) / RESULT.name
+        if y <= year and path.exists():
+            result = load_result(path)
+            if result.get("status") == "evaluated":
+                out.append(result)
+    return out
+
+
+def render_partition(settings: Settings, store: Store, department: str, year: int) -> RenderedForm:
+    """Write the partition's form and workbook from its evaluated result.json."""
+    folder = settings.report_folder(department, year)
+    result = load_result(folder / RESULT.name)
     if result["status"] != "evaluated":
-        return None
+        raise ValueError(f"{department} {year}: result.json is {result['status']}, no form to fill")
+    mode = settings.pipeline.report_file_mode
     seconds: dict[str, float] = {}
     chart = _timed(seconds, "chart", render_chart, result)
-    docx = _timed(seconds, "docx", render_docx, result, folder / FORM_DOCX, chart=chart)
+    docx = _timed(seconds, "docx", render_docx, result, folder / FORM_DOCX.name, chart=chart, mode=mode)
     xlsx = _timed(
-        seconds,
-        "xlsx",
-        render_xlsx,
-        result,
-        read_evidence(store, department, year),
-        folder / FORM_XLSX,
-        chart=chart,
+        seconds, "xlsx", render_xlsx, result, folder / FORM_XLSX.name, history=history(settings, department, year), mode=mode
     )
     return RenderedForm(result, docx, xlsx, seconds)
 
 
-def year_results(year: int, cfg: Settings | None = None) -> list[dict]:
-    folder = (cfg or load_settings()).reports_dir / str(year)
-    return [load_result(p) for p in sorted(folder.glob(f"*/{RESULT}"))]
+def year_results(settings: Settings, year: int) -> list[dict]:
+    folder = settings.reports_dir / str(year)
+    return [load_result(p) for p in sorted(folder.glob(f"*/{RESULT.name}"))]
 
 
-def render_year_summary(year: int, cfg: Settings | None = None) -> tuple[Path, list[dict]] | None:
-    """Rewrite the year's summary from every result.json present; None when there is none yet."""
-    cfg = cfg or load_settings()
-    results = year_results(year, cfg)
+def render_year_summary(settings: Settings, year: int) -> Path | None:
+    """Rewrite the year's summary from every result.json present (with earlier years' totals for
+    the trend columns); None when there is none yet."""
+    results = year_results(settings, year)
     if not results:
         return None
-    return render_summary(results, cfg.reports_dir / str(year) / SUMMARY), results
+    earlier = {y: year_results(settings, y) for y in settings.years if y < year}
+    return render_summary(
+        results, earlier, settings.grades, settings.reports_dir / str(year) / SUMMARY.name, settings.pipeline.report_file_mode
+    )

@@ -1,5 +1,6 @@
-"""Province overview of one year: every department's score, grade and level-1 subtotals, best first;
-blocked departments with the reason; the grade distribution."""
+"""Province overview of one year (reports/{year}/summary.xlsx): every department's total, grade and
+level-1 subtotals, best first, with the previous years' totals and the change; departments not
+evaluated with the reason in words; the grade distribution with a native chart. Set up to print."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from openpyxl.chart import BarChart, Reference
+
+from perfeval_pipeline.config.models import GradesConfig
 from perfeval_pipeline.render.package import document_time
 from perfeval_pipeline.render.workbook import (
     INTEGER,
     SCORE,
     TITLE,
+    WRAP,
     append,
     cell,
     header_row,
@@ -19,9 +24,9 @@ from perfeval_pipeline.render.workbook import (
     save_workbook,
     sheet,
 )
-from perfeval_pipeline.scoring.score import load_grade_bands
 
 NOT_EVALUATED = "未评价"
+STATUS_TEXT = {"blocked": "数据不符合要求，未评价", "failed": "处理出错，未评价"}
 
 
 def _level_names(results: list[dict]) -> list[str]:
@@ -32,12 +37,12 @@ def _level_names(results: list[dict]) -> list[str]:
 
 
 def ranked(results: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(evaluated results by score, best first; blocked results by department code)."""
+    """(evaluated results by score, best first; the others by department code)."""
     evaluated = [r for r in results if r["status"] == "evaluated"]
-    blocked = [r for r in results if r["status"] != "evaluated"]
+    others = [r for r in results if r["status"] != "evaluated"]
     return (
         sorted(evaluated, key=lambda r: (-r["total_score"], r["department"])),
-        sorted(blocked, key=lambda r: r["department"]),
+        sorted(others, key=lambda r: r["department"]),
     )
 
 
@@ -47,14 +52,10 @@ def grade_distribution(results: list[dict], grades: list[str]) -> list[tuple[str
     return [(g, counts[g]) for g in [*grades, NOT_EVALUATED]]
 
 
-def _department_row(rank: int | None, r: dict, levels: list[str]) -> list:
-    code, name = r["department"], r["header"]["department_name"]
-    if r["status"] != "evaluated":
-        reasons = "；".join(r.get("blocked_reasons") or [])
-        return [None, code, name, None, None, NOT_EVALUATED, *[None] * len(levels), reasons]
-    by_level = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
-    scores = [(by_level.get(n), SCORE) for n in levels]
-    return [rank, code, name, (r["total_score"], SCORE), (r["max_points"], SCORE), r["grade"], *scores, ""]
+def reason_text(result: dict) -> str:
+    reasons = result.get("blocked_reasons") or result.get("failure") or []
+    head = STATUS_TEXT.get(result["status"], result["status"])
+    return f"{head}：" + "；".join(reasons[:3]) + (f"（另{len(reasons) - 3}项）" if len(reasons) > 3 else "")
 
 
 def _stamp(results: list[dict]) -> datetime:
@@ -62,27 +63,61 @@ def _stamp(results: list[dict]) -> datetime:
     return max((document_time(r["header"]) for r in results), default=document_time({}))
 
 
-def render_summary(results: list[dict], out_path: Path) -> Path:
-    """Write reports/{year}/summary.xlsx from that year's result.json documents."""
+def render_summary(
+    results: list[dict], earlier: dict[int, list[dict]], grades: GradesConfig, out_path: Path, mode: int = 0o666
+) -> Path:
+    """Write a year's summary; `earlier`: results of previous years by year (for the trend)."""
     years = sorted({r["year"] for r in results})
-    if len(years) > 1:
+    if len(years) != 1:
         raise ValueError(f"a summary covers one year; got results for {years}")
-    evaluated, blocked = ranked(results)
+    year = years[0]
+    evaluated, others = ranked(results)
     levels = _level_names(evaluated)
-    title = f"{years[0] if years else ''}年度部门整体支出绩效评价汇总"
+    prev_years = sorted(earlier)[-2:]
+    prev = {y: {r["department"]: r for r in earlier[y]} for y in prev_years}
+    title = f"{year}年度部门整体支出绩效评价汇总"
     wb = new_workbook()
 
-    ws = sheet(wb, "汇总", [6, 14, 30, 9, 7, 10, *[9] * len(levels), 60], freeze="D3")
+    trend_headers = [h for y in prev_years for h in (f"{y}年总分", f"{y}年结论")] + (["较上年变化"] if prev_years else [])
+    widths = [6, 30, 8, 8, *[8] * len(levels), *[9] * len(trend_headers), 48]
+    ws = sheet(wb, "汇总", widths, freeze="C3", header_rows="2:2")
     append(ws, [cell(ws, title, style=TITLE)])
-    header_row(ws, ["排名", "部门代码", "部门名称", "总分", "满分", "评价结论", *levels, "说明"])
-    for rank, r in [*enumerate(evaluated, start=1), *((None, r) for r in blocked)]:
-        append(ws, _department_row(rank, r, levels))
+    header_row(ws, ["排名", "部门", "总分", "评价结论", *levels, *trend_headers, "说明"])
+    last = prev_years[-1] if prev_years else None
+    for rank, r in [*enumerate(evaluated, start=1), *((None, r) for r in others)]:
+        name = r["header"]["department_name"]
+        trend = []
+        for y in prev_years:
+            p = prev[y].get(r["department"])
+            ok = p is not None and p["status"] == "evaluated"
+            trend += [(p["total_score"], SCORE) if ok else None, p["grade"] if ok else (NOT_EVALUATED if p else "")]
+        if prev_years:
+            p = prev[last].get(r["department"])
+            change = (
+                round(r["total_score"] - p["total_score"], 2)
+                if r["status"] == "evaluated" and p is not None and p["status"] == "evaluated"
+                else None
+            )
+            trend.append((change, '+0.00;-0.00;0.00'))
+        if r["status"] == "evaluated":
+            by_level = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
+            row = [rank, name, (r["total_score"], SCORE), r["grade"], *[(by_level.get(n), SCORE) for n in levels], *trend, ""]
+        else:
+            row = [None, name, None, NOT_EVALUATED, *[None] * len(levels), *trend, cell(ws, reason_text(r), style=WRAP)]
+        append(ws, row)
 
-    bands = load_grade_bands().bands
-    ws = sheet(wb, "等级分布", [10, 8, 8, 10], freeze="A2")
+    bands = grades.bands
+    ws = sheet(wb, "等级分布", [10, 10, 8, 10], freeze="A2", header_rows="1:1")
     header_row(ws, ["评价结论", "分数线", "部门数", "占比"])
-    floors = {b["grade"]: float(b["min"]) for b in bands}
-    for grade, n in grade_distribution(results, [b["grade"] for b in bands]):
+    floors = {b.grade: b.min for b in bands}
+    dist = grade_distribution(results, [b.grade for b in bands])
+    for grade, n in dist:
         share = n / len(results) if results else None
         append(ws, [grade, (floors.get(grade), SCORE), (n, INTEGER), (share, "0.00%")])
-    return save_workbook(wb, out_path, _stamp(results), title)
+    chart = BarChart()
+    chart.title, chart.y_axis.title, chart.legend = f"{year}年评价结论分布", "部门数", None
+    chart.add_data(Reference(ws, min_col=3, min_row=1, max_row=len(dist) + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(dist) + 1))
+    chart.height, chart.width = 7, 12
+    ws.add_chart(chart, "F2")
+    return save_workbook(wb, out_path, _stamp(results), title, mode)

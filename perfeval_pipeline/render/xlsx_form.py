@@ -1,19 +1,20 @@
-"""The form's workbook: 评分表 (indicator tree, points, values, targets, scores, deductions),
-统计指标, the chart, and one evidence sheet per computed indicator listing its source rows."""
+"""The form's workbook, for people: 评分表 (the indicator tree with points, values, targets, scores
+and the reasons for every deduction), 统计指标, 图表 (native Excel charts), 历年得分 when earlier
+years exist, and 溯源 (how to trace each figure). Values are numbers with number formats and units,
+rules are in words, and every sheet is set up to print: A4, fit to width, header rows repeated.
+
+The evidence rows stay in the store (millions of rows for a big hotline); 溯源 gives, per figure,
+the command that lists them."""
 
 from __future__ import annotations
 
-import io
-import re
 from pathlib import Path
 
-import pandas as pd
-from openpyxl.drawing.image import Image
+from openpyxl.chart import BarChart, LineChart, Reference
 
-from perfeval_pipeline.render.chart import render_chart
+from perfeval_pipeline.formatting import DISPLAY_UNITS, number_format
 from perfeval_pipeline.render.package import document_time
 from perfeval_pipeline.render.workbook import (
-    AMOUNT,
     INTEGER,
     SCORE,
     TITLE,
@@ -23,170 +24,168 @@ from perfeval_pipeline.render.workbook import (
     cell,
     header_row,
     new_workbook,
-    number_format_for,
     save_workbook,
     sheet,
 )
-from perfeval_pipeline.scoring.score import load_grade_bands
 
-# Above this many source rows an evidence sheet lists a breakdown and the command that prints them
-# all: a quarter-million hotline tickets would make a workbook nobody can open.
-EVIDENCE_ROW_LIMIT = 10_000
-SCORE_HEADERS = "一级指标 二级指标 三级指标 指标代码 分值 指标值 原始数值 目标值 得分 扣分 扣分原因 评分规则 目标来源 证据行数".split()
-SCORE_WIDTHS = [9, 12, 30, 30, 7, 12, 14, 10, 7, 7, 60, 28, 36, 10]
-STAT_HEADERS = ["指标代码", "名称", "单位", "指标值", "原始数值", "分子", "分母", "证据行数", "说明"]
-STAT_WIDTHS = [30, 34, 6, 14, 16, 16, 16, 10, 40]
-# Evidence store column → (header, number format, width).
-EVIDENCE_FIELDS = {
-    "role": ("角色", None, 14),
-    "_source_file": ("来源文件", None, 40),
-    "_source_sheet": ("工作表", None, 16),
-    "_source_row": ("行号", INTEGER, 8),
-    "amount": ("金额", AMOUNT, 16),
-    "_row_hash": ("行哈希", None, 20),
-}
-BREAKDOWN_HEADERS = ["来源文件", "工作表", "角色", "行数", "金额合计"]
-_SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
+SCORE_SHEET, STAT_SHEET, CHART_SHEET, TREND_SHEET, TRACE_SHEET = "评分表", "统计指标", "图表", "历年得分", "溯源"
+SCORE_HEADERS = ["一级指标", "二级指标", "三级指标", "分值", "指标值", "单位", "目标值", "得分", "扣分", "扣分原因", "评分规则", "目标来源"]
+SCORE_WIDTHS = [8, 11, 24, 6, 11, 6, 10, 7, 7, 48, 30, 30]
+STAT_HEADERS = ["统计指标", "指标值", "单位", "分子", "分母", "证据行数", "说明"]
+STAT_WIDTHS = [34, 14, 8, 16, 16, 10, 40]
+TRACE_HEADERS = ["指标", "指标值", "证据行数", "逐行追溯命令"]
+TRACE_WIDTHS = [34, 14, 10, 60]
+
+
+def workbook_value(ind: dict) -> tuple[object, str, str]:
+    """(value as stored in the cell, number format, unit) as the form prints the figure."""
+    kind, value = ind.get("display_kind", "decimal"), ind.get("value")
+    unit = DISPLAY_UNITS.get(kind) if kind in DISPLAY_UNITS else (ind.get("unit") or "")
+    if value is None:
+        return None, "@", unit or ""
+    if kind == "wan":
+        return round(value / 10000, 6), number_format(kind), "万元"
+    if kind == "boolean":
+        return ("是" if value else "否"), "@", ""
+    if kind in ("percent", "percent_fixed"):
+        return value, number_format(kind, value), "%"
+    return value, number_format(kind, value), unit or ("件" if kind == "wan_count" else "")
 
 
 def trace_command(result: dict, indicator_id: str) -> str:
     return f"perfeval trace {result['department']} {result['year']} {indicator_id}"
 
 
-def _sheet_name(indicator_id: str, taken: set[str]) -> str:
-    base = _SHEET_UNSAFE.sub("_", indicator_id)[:31]
-    name, n = base, 1
-    while name.lower() in taken:
-        n += 1
-        name = f"{base[: 31 - len(str(n)) - 1]}~{n}"
-    taken.add(name.lower())
-    return name
-
-
-def _score_sheet(wb, result: dict, evidence_sheets: dict[str, str]) -> None:
-    ws = sheet(wb, "评分表", SCORE_WIDTHS, freeze="D3")
+def _score_sheet(wb, result: dict) -> None:
+    ws = sheet(wb, SCORE_SHEET, SCORE_WIDTHS, freeze="D3", header_rows="1:2")
     h = result["header"]
-    append(
-        ws, [cell(ws, f"{h['department_name']} {h['year_text']} {result['framework']['title']}", style=TITLE)]
-    )
+    append(ws, [cell(ws, f"{h['department_name']} {h['year_text']} {result['framework']['title']}", style=TITLE)])
     header_row(ws, SCORE_HEADERS)
     rows = 2
     scored = [i for i in result["indicators"] if not i["statistic"]]
     for level in result["levels"]:
         for ind in (i for i in scored if i["level1"] == level["name"]):
-            fmt = number_format_for(ind["display"], ind["value"])
-            values = [
-                ind["level1"],
-                ind["level2"],
-                ind["name"],
-                ind["id"],
-                (ind["points"], SCORE),
-                ind["display"],
-                (ind["value"], fmt),
-                (ind.get("target"), fmt),
-                (ind["score"], SCORE),
-                (ind["deduction"], SCORE),
-                cell(ws, ind.get("deduction_reason") or "", style=WRAP),
-                ind.get("rule") or "",
-                ind.get("target_source") or "",
-                cell(ws, ind["evidence_rows"], INTEGER, link_to=evidence_sheets.get(ind["id"])),
-            ]
-            append(ws, values)
+            value, fmt, unit = workbook_value(ind)
+            target = ind.get("target")
+            target_fmt = fmt if target is not None and ind.get("display_kind") != "wan" else SCORE
+            append(
+                ws,
+                [
+                    ind["level1"],
+                    ind["level2"],
+                    cell(ws, ind["name"], style=WRAP),
+                    (ind["points"], SCORE),
+                    (value, fmt),
+                    unit,
+                    (target, target_fmt),
+                    (ind["score"], SCORE),
+                    (ind["deduction"], SCORE),
+                    cell(ws, ind.get("deduction_reason") or "", style=WRAP),
+                    cell(ws, ind.get("rule_text") or "", style=WRAP),
+                    cell(ws, ind.get("target_source") or "", style=WRAP),
+                ],
+            )
             rows += 1
         _total_row(ws, level["name"], "小计", level["points"], level["score"])
         rows += 1
-    ws.auto_filter.ref = f"A2:N{rows}"
+    ws.auto_filter.ref = f"A2:L{rows}"
     _total_row(ws, "", "合计", result["max_points"], result["total_score"])
-    append(ws, [None, None, "评价结论", *[None] * 5, result["grade"], None], TOTAL)
+    append(ws, [None, None, "评价结论", *[None] * 4, result["grade"], None], TOTAL)
 
 
 def _total_row(ws, level1: str, label: str, points: float, score: float) -> None:
-    lost = round(points - score, load_grade_bands().decimals)
-    cells = {1: level1, 3: label, 5: (points, SCORE), 9: (score, SCORE), 10: (lost, SCORE)}
-    append(ws, [cells.get(col) for col in range(1, 11)], TOTAL)
+    lost = round(points - score, 2)
+    cells = {1: level1, 3: label, 4: (points, SCORE), 8: (score, SCORE), 9: (lost, SCORE)}
+    append(ws, [cells.get(col) for col in range(1, 10)], TOTAL)
 
 
-def _statistics_sheet(wb, result: dict, evidence_sheets: dict[str, str]) -> None:
-    ws = sheet(wb, "统计指标", STAT_WIDTHS, freeze="A2")
+def _statistics_sheet(wb, result: dict) -> None:
+    ws = sheet(wb, STAT_SHEET, STAT_WIDTHS, freeze="A2", header_rows="1:1")
     header_row(ws, STAT_HEADERS)
     for ind in (i for i in result["indicators"] if i["statistic"]):
-        fmt = number_format_for(ind["display"], ind["value"])
-        values = [
-            ind["id"],
-            ind["name"],
-            ind["unit"] or "",
-            ind["display"],
-            (ind["value"], fmt),
-            (ind["numerator"], AMOUNT),
-            (ind["denominator"], AMOUNT),
-            cell(ws, ind["evidence_rows"], INTEGER, link_to=evidence_sheets.get(ind["id"])),
-            ind["reason"] or "",
-        ]
-        append(ws, values)
-
-
-def _chart_sheet(wb, chart: bytes) -> None:
-    ws = wb.create_sheet("图表")
-    ws.add_image(Image(io.BytesIO(chart)), "A1")
-
-
-def _evidence_sheet(wb, name: str, result: dict, ind: dict, rows: pd.DataFrame) -> None:
-    title = f"{ind['name']}（{ind['id']}）：{ind['display']}；证据 {len(rows):,} 行"
-    if len(rows) > EVIDENCE_ROW_LIMIT:
-        ws = sheet(wb, name, [40, 16, 14, 12, 18], freeze="A6")
-        append(ws, [cell(ws, title, style=TITLE)])
-        append(ws, [f"超过 {EVIDENCE_ROW_LIMIT:,} 行，此处按来源文件与角色汇总；列出全部行："])
-        append(ws, [cell(ws, trace_command(result, ind["id"]), style=TITLE)])
-        append(ws, [])
-        header_row(ws, BREAKDOWN_HEADERS)
-        parts = (
-            rows.groupby(["_source_file", "_source_sheet", "role"], dropna=False, sort=True)
-            .agg(rows=("amount", "size"), amount=("amount", "sum"))
-            .reset_index()
+        value, fmt, unit = workbook_value(ind)
+        scale = 10000 if ind.get("display_kind") == "wan" else 1
+        num = ind["numerator"] / scale if ind.get("numerator") is not None else None
+        den = ind["denominator"] / scale if ind.get("denominator") is not None else None
+        append(
+            ws,
+            [
+                cell(ws, ind["name"], style=WRAP),
+                (value, fmt),
+                unit,
+                (num, "#,##0.00"),
+                (den, "#,##0.00"),
+                (ind["evidence_rows"], INTEGER),
+                cell(ws, ind.get("reason") or "", style=WRAP),
+            ],
         )
-        for file, source_sheet, role, count, amount in parts.itertuples(index=False, name=None):
-            append(ws, [file, source_sheet, role, (int(count), INTEGER), (float(amount), AMOUNT)])
-        return
-    ws = sheet(wb, name, [f[2] for f in EVIDENCE_FIELDS.values()], freeze="A3")
-    append(ws, [cell(ws, title, style=TITLE)])
-    header_row(ws, [f[0] for f in EVIDENCE_FIELDS.values()])
-    formats = [f[1] for f in EVIDENCE_FIELDS.values()]
-    for rec in rows[list(EVIDENCE_FIELDS)].itertuples(index=False, name=None):
-        append(ws, list(zip(rec, formats, strict=True)))
 
 
-def _plan_evidence(result: dict, evidence: pd.DataFrame | None) -> list[tuple[dict, str, pd.DataFrame]]:
-    """(indicator, sheet name, rows) for every computed indicator that has evidence rows."""
-    if evidence is None or evidence.empty:
-        return []
-    by_id = dict(tuple(evidence.groupby("indicator_id", sort=False)))
-    taken = {"评分表", "统计指标", "图表"}
-    return [
-        (ind, _sheet_name(ind["id"], taken), by_id[ind["id"]])
-        for ind in result["indicators"]
-        if ind["value"] is not None and ind["id"] in by_id
-    ]
+def _chart_sheet(wb, result: dict) -> None:
+    """Native charts: the level-1 scores against their points, and the largest deductions."""
+    from perfeval_pipeline.render.chart import largest_deductions
+
+    ws = sheet(wb, CHART_SHEET, [14, 10, 10, 30, 10], landscape=True)
+    header_row(ws, ["一级指标", "分值", "得分"])
+    levels = result["levels"]
+    for lvl in levels:
+        append(ws, [lvl["name"], (lvl["points"], SCORE), (lvl["score"], SCORE)])
+    append(ws, [])
+    deductions = largest_deductions(result)
+    start = len(levels) + 3
+    header_row(ws, ["主要扣分指标", "扣分"])
+    for ind in deductions:
+        append(ws, [ind["name"], (ind["deduction"], SCORE)])
+    bars = BarChart()
+    bars.type, bars.title, bars.y_axis.title = "bar", "一级指标得分", "分"
+    bars.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(levels) + 1), titles_from_data=True)
+    bars.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(levels) + 1))
+    bars.height, bars.width = 7.5, 14
+    ws.add_chart(bars, "D2")
+    if deductions:
+        lost = BarChart()
+        lost.type, lost.title, lost.legend = "bar", "主要扣分指标", None
+        lost.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + len(deductions)), titles_from_data=True)
+        lost.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=start + len(deductions)))
+        lost.height, lost.width = 7.5, 14
+        ws.add_chart(lost, "D18")
 
 
-def render_xlsx(
-    result: dict, evidence: pd.DataFrame | None, out_path: Path, *, chart: bytes | None = None
-) -> Path:
-    """Write the scoring workbook; `evidence` is the partition's evidence table (None: no
-    evidence sheets), `chart` the PNG from render_chart (rendered here when not given)."""
+def _trend_sheet(wb, history: list[dict]) -> None:
+    """Level-1 scores over the years evaluated so far, with a line chart."""
+    names = list(dict.fromkeys(lvl["name"] for r in history for lvl in r["levels"]))
+    ws = sheet(wb, TREND_SHEET, [10, *[10] * (len(names) + 2)], freeze="B2", header_rows="1:1")
+    header_row(ws, ["年度", *names, "总分", "评价结论"])
+    for r in history:
+        by_name = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
+        append(ws, [str(r["year"]), *[(by_name.get(n), SCORE) for n in names], (r["total_score"], SCORE), r["grade"]])
+    chart = LineChart()
+    chart.title, chart.y_axis.title = "一级指标得分（历年）", "分"
+    chart.add_data(Reference(ws, min_col=2, max_col=len(names) + 1, min_row=1, max_row=len(history) + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(history) + 1))
+    chart.height, chart.width = 7.5, 14
+    ws.add_chart(chart, f"A{len(history) + 4}")
+
+
+def _trace_sheet(wb, result: dict) -> None:
+    ws = sheet(wb, TRACE_SHEET, TRACE_WIDTHS, freeze="A3", header_rows="2:2")
+    append(ws, [cell(ws, "每个数字都可追溯到落地文件的具体行：在命令行运行右列命令", style=TITLE)])
+    header_row(ws, TRACE_HEADERS)
+    for ind in result["indicators"]:
+        append(ws, [ind["name"], ind["display"], (ind["evidence_rows"], INTEGER), trace_command(result, ind["id"])])
+
+
+def render_xlsx(result: dict, out_path: Path, *, history: list[dict] | None = None, mode: int = 0o666) -> Path:
+    """Write the scoring workbook of an evaluated result; `history`: this department's evaluated
+    results of every year so far, oldest first (a 历年得分 sheet when there are two or more)."""
     if result.get("status") != "evaluated":
-        raise ValueError(
-            f"{result.get('department')} {result.get('year')}: no workbook for a "
-            f"{result.get('status')!r} result"
-        )
-    plan = _plan_evidence(result, evidence)
-    sheets = {ind["id"]: name for ind, name, _ in plan}
+        raise ValueError(f"{result.get('department')} {result.get('year')}: no workbook for a {result.get('status')!r} result")
     wb = new_workbook()
-    _score_sheet(wb, result, sheets)
-    _statistics_sheet(wb, result, sheets)
-    _chart_sheet(wb, chart if chart is not None else render_chart(result))
-    for ind, name, rows in plan:
-        _evidence_sheet(wb, name, result, ind, rows)
+    _score_sheet(wb, result)
+    _statistics_sheet(wb, result)
+    _chart_sheet(wb, result)
+    if history and len(history) > 1:
+        _trend_sheet(wb, history)
+    _trace_sheet(wb, result)
     h = result["header"]
-    return save_workbook(
-        wb, out_path, document_time(h), f"{h['title']} {h['department_name']} {h['year_text']}"
-    )
+    return save_workbook(wb, out_path, document_time(h), f"{h['title']} {h['department_name']} {h['year_text']}", mode)

@@ -1,2 +1,2 @@
-"""Scoring: the framework's generic rules turn indicator values into points, with the reason for
-every deduction; subtotals per level, total, grade, and peer-group targets."""
+"""Scoring: the framework's rules turn indicator values into points, with the reason for every
+deduction in words; workpaper deductions; subtotals per level, total, grade; peer-group targets."""

@@ -4,21 +4,26 @@ then level subtotals, the total and the grade (assets_config/grades.yaml)."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 
 import pandas as pd
 
-from perfeval_pipeline.config import config_dir, load_yaml
+from perfeval_pipeline.config.models import GradesConfig
 from perfeval_pipeline.indicators.compute import IndicatorResults, IndicatorValue
-from perfeval_pipeline.indicators.framework import Framework, IndicatorSpec
+from perfeval_pipeline.indicators.framework import (
+    BandsRule,
+    BooleanRule,
+    DeductPerItemRule,
+    DeductPerPointRule,
+    Framework,
+    IndicatorSpec,
+    ProportionalRule,
+    WorkpaperRule,
+)
+from perfeval_pipeline.indicators.peers import Benchmark
+from perfeval_pipeline.numbers import parse_quantity
 from perfeval_pipeline.scoring import rules
 from perfeval_pipeline.scoring.rules import RuleOutcome, Target
-
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -28,7 +33,8 @@ class IndicatorScore:
     score: float
     deduction: float
     reasons: list[str]
-    rule: str
+    rule: str  # the rule kind
+    rule_text: str  # the rule in words
     target: float | None = None
     target_source: str | None = None
     workpaper_deduction: float = 0.0
@@ -37,18 +43,6 @@ class IndicatorScore:
     @property
     def deduction_reason(self) -> str:
         return "；".join(self.reasons)
-
-
-@dataclass
-class GradeBands:
-    bands: list[dict]
-    decimals: int = 2
-
-    def grade(self, total: float) -> str:
-        for band in self.bands:
-            if total >= float(band["min"]):
-                return band["grade"]
-        return self.bands[-1]["grade"]
 
 
 @dataclass
@@ -67,112 +61,86 @@ class Scorecard:
         rows = []
         for s in self.indicators:
             d = asdict(s)
+            d["indicator_id"] = d.pop("id")
             d["reasons"] = json.dumps(s.reasons, ensure_ascii=False)
             d["workpaper_refs"] = json.dumps(s.workpaper_refs, ensure_ascii=False)
             rows.append(d)
         return pd.DataFrame(rows)
 
+    def levels_frame(self) -> pd.DataFrame:
+        rows = [{**lvl, "level": 1, "grade": None} for lvl in self.level1]
+        rows += [{**lvl, "level": 2, "grade": None} for lvl in self.level2]
+        rows.append({"name": "总分", "level1": "", "points": self.max_points, "score": self.total, "level": 0, "grade": self.grade})
+        return pd.DataFrame(rows, columns=["name", "level1", "points", "score", "level", "grade"])
 
-@cache
-def _grade_bands(path: Path) -> GradeBands:
-    raw = load_yaml(path)
-    bands = sorted(raw["bands"], key=lambda b: -float(b["min"]))
-    return GradeBands(bands, int(raw.get("score_decimals", 2)))
+    @classmethod
+    def from_frames(cls, scores: pd.DataFrame, levels: pd.DataFrame) -> Scorecard:
+        out = []
+        for rec in scores.to_dict("records"):
+            rec = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in rec.items()}
+            rec["id"] = rec.pop("indicator_id")
+            rec["reasons"] = json.loads(rec["reasons"])
+            rec["workpaper_refs"] = json.loads(rec["workpaper_refs"])
+            out.append(IndicatorScore(**rec))
+        total = levels[levels["level"] == 0].iloc[0]
+        strip = lambda df: df.drop(columns=["level", "grade"]).to_dict("records")  # noqa: E731
+        return cls(
+            out,
+            strip(levels[levels["level"] == 1]),
+            strip(levels[levels["level"] == 2]),
+            float(total["score"]),
+            str(total["grade"]),
+            float(total["points"]),
+        )
 
 
-def load_grade_bands() -> GradeBands:
-    return _grade_bands(config_dir() / "grades.yaml")
+def _text(value) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def target_from_targets(targets: pd.DataFrame | None, name_contains: str) -> Target:
-    """A numeric target from the department's 绩效目标表 (e.g. '≥ 80 %' → 0.8)."""
+    """A numeric target from the department's 绩效目标表 (e.g. '≥ 80 %' → 0.8), read with the one
+    number parser; an empty 计量单位 or an empty cell is fine, the reason says what is missing."""
     source = f"绩效目标表“{name_contains}”"
     if targets is None or targets.empty:
         return Target(None, source, "绩效目标表为空")
-    rows = targets[targets["name"].fillna("").str.contains(name_contains, regex=False)]
+    names = targets["name"].map(_text)
+    rows = targets[names.str.contains(name_contains, regex=False)]
     if rows.empty:
         return Target(None, source, f"绩效目标表中无包含“{name_contains}”的指标")
     row = rows.iloc[0]
-    match = _NUMBER.search(str(row["value"]))
-    if not match:
-        return Target(None, source, f"目标值“{row['value']}”不是数值")
-    value = float(match.group())
-    if "%" in str(row.get("unit") or "") or "%" in str(row["value"]):
-        value /= 100
-    ref = f"{row['_source_file']} {row['_source_sheet']} 第{row['_source_row']}行"
-    return Target(value, f"{source}（{ref}）")
+    quantity = parse_quantity(_text(row.get("value")), _text(row.get("unit")) or None)
+    if quantity is None:
+        return Target(None, source, f"目标值“{_text(row.get('value'))}”不是数值")
+    ref = f"{row['_source_file']} {row['_source_sheet']} 第{row['_source_row']}行".replace("  ", " ")
+    return Target(quantity.value, f"{source}（{ref}）")
 
 
-@dataclass
-class PeerMean:
-    value: float | None
-    members: dict[str, float | None]
-
-    @property
-    def target(self) -> Target:
-        used = {k: v for k, v in self.members.items() if v is not None}
-        missing = sorted(k for k, v in self.members.items() if v is None)
-        if not used:
-            return Target(None, "同组均值", f"同组部门均无数据：{missing}")
-        source = f"同组均值（{len(used)}个部门{'，缺' + ','.join(missing) if missing else ''}）"
-        return Target(sum(used.values()) / len(used), source)
-
-
-def _rule_label(spec: IndicatorSpec) -> str:
+def _rule_outcome(spec: IndicatorSpec, value: IndicatorValue, targets, benchmark: Benchmark | None) -> RuleOutcome:
     r = spec.rule
-    kind = r["kind"]
-    if kind == "proportional":
-        tgt = r.get("target", "绩效目标表" if r.get("target_from_targets") else "同组均值")
-        return f"proportional(target={tgt})"
-    if kind == "deduct_per_point":
-        return (
-            f"deduct_per_point(standard={r['standard']}, {r.get('direction', 'above')}, {r['per_point']}/pp)"
-        )
-    if kind == "deduct_per_item":
-        return f"deduct_per_item({r['per_item']}/item)"
-    if kind == "bands":
-        return (
-            "bands("
-            + ", ".join(
-                f"≤{b['max']}:{b['score']}" if "max" in b else f"else:{b['score']}" for b in r["bands"]
-            )
-            + ")"
-        )
-    if kind == "boolean":
-        return f"boolean({r.get('when')})"
-    return kind
-
-
-def _apply_rule(
-    spec: IndicatorSpec, value: IndicatorValue, targets, peer_mean: PeerMean | None
-) -> RuleOutcome:
-    r = spec.rule
-    kind = r["kind"]
-    if kind == "workpaper":
+    if isinstance(r, WorkpaperRule):
         return RuleOutcome(spec.points)
     if not value.computable:
         return RuleOutcome(0.0, [f"指标无法计算，不得分：{value.reason}"])
-    if kind == "proportional":
-        if "target" in r:
-            target = Target(float(r["target"]), "指标体系标准值")
-        elif "target_from_targets" in r:
-            target = target_from_targets(targets, r["target_from_targets"])
-        elif r.get("target_peer_mean"):
-            target = peer_mean.target if peer_mean else Target(None, "同组均值", "未配置同组部门")
+    if isinstance(r, ProportionalRule):
+        if r.target is not None:
+            target = Target(r.target, "指标体系标准值")
+        elif r.target_from_targets:
+            target = target_from_targets(targets, r.target_from_targets)
+        elif benchmark is None:
+            target = Target(None, "同组均值", "未配置同组部门")
         else:
-            raise ValueError(
-                f"{spec.id}: proportional rule needs target, target_from_targets or target_peer_mean"
-            )
+            target = Target(benchmark.mean, benchmark.source, benchmark.missing_reason)
         return rules.proportional(spec.points, value.value, target, spec.display)
-    if kind == "bands":
+    if isinstance(r, BandsRule):
         return rules.bands(spec.points, value.value, r, spec.display)
-    if kind == "deduct_per_point":
+    if isinstance(r, DeductPerPointRule):
         return rules.deduct_per_point(spec.points, value.value, r, spec.display)
-    if kind == "deduct_per_item":
+    if isinstance(r, DeductPerItemRule):
         return rules.deduct_per_item(spec.points, value.value, value.items, r)
-    if kind == "boolean":
+    if isinstance(r, BooleanRule):
         return rules.boolean(spec.points, value.value, r, spec.display)
-    raise ValueError(f"{spec.id}: unknown rule {kind}")
+    raise AssertionError(f"{spec.id}: unknown rule {r}")
 
 
 def score_indicator(
@@ -180,19 +148,20 @@ def score_indicator(
     value: IndicatorValue,
     targets: pd.DataFrame | None,
     workpaper: pd.DataFrame | None,
-    peer_mean: PeerMean | None = None,
+    benchmark: Benchmark | None = None,
     decimals: int = 2,
 ) -> IndicatorScore:
-    outcome = _apply_rule(spec, value, targets, peer_mean)
+    outcome = _rule_outcome(spec, value, targets, benchmark)
     score, reasons = outcome.score, list(outcome.reasons)
     wp_total, refs = 0.0, []
     if workpaper is not None and len(workpaper):
-        rows = workpaper[workpaper["indicator_id"] == spec.id]
-        for row in rows.itertuples():
-            if row.deduction and row.deduction > 0:
-                wp_total += float(row.deduction)
+        for row in workpaper[workpaper["indicator_id"] == spec.id].itertuples():
+            deduction = row.deduction if row.deduction is not None and not pd.isna(row.deduction) else 0.0
+            if deduction > 0:
+                wp_total += float(deduction)
                 refs.append(str(row.record_id))
-                reasons.append(f"底稿{row.record_id}：{row.finding}（扣{float(row.deduction):g}分）")
+                finding = _text(row.finding).rstrip("。；;. ")
+                reasons.append(f"底稿{row.record_id}：{finding}（扣{float(deduction):g}分）")
     score = round(min(max(score - wp_total, 0.0), spec.points), decimals)
     target = outcome.target
     return IndicatorScore(
@@ -201,7 +170,8 @@ def score_indicator(
         score=score,
         deduction=round(spec.points - score, decimals),
         reasons=reasons,
-        rule=_rule_label(spec),
+        rule=spec.rule.kind,
+        rule_text=rules.rule_text(spec.rule),
         target=target.value if target else None,
         target_source=target.source if target else None,
         workpaper_deduction=round(wp_total, decimals),
@@ -209,40 +179,18 @@ def score_indicator(
     )
 
 
-def peer_means(
-    framework: Framework,
-    peers: dict[str, tuple[str, ...]],
-    load_value: Callable[[str, str], float | None],
-) -> dict[str, PeerMean]:
-    """Group means for indicators scored against peers. `load_value(department, indicator_id)`
-    reads a peer's own stored value (None when that partition has none)."""
-    out = {}
-    members = sorted({m for group in peers.values() for m in group})
-    for spec in framework.indicators:
-        if spec.rule.get("target_peer_mean") and members:
-            out[spec.id] = PeerMean(None, {m: load_value(m, spec.id) for m in members})
-    return out
-
-
 def score_partition(
     framework: Framework,
     indicators: IndicatorResults,
     targets: pd.DataFrame | None,
     workpaper: pd.DataFrame | None,
-    peer_mean_by_indicator: dict[str, PeerMean] | None = None,
-    grade_bands: GradeBands | None = None,
+    benchmarks: dict[str, Benchmark],
+    grades: GradesConfig,
 ) -> Scorecard:
-    bands = grade_bands or load_grade_bands()
-    peer_mean_by_indicator = peer_mean_by_indicator or {}
+    decimals = grades.score_decimals
+    values = indicators.by_id()
     scores = [
-        score_indicator(
-            spec,
-            indicators.get(spec.id),
-            targets,
-            workpaper,
-            peer_mean_by_indicator.get(spec.id),
-            bands.decimals,
-        )
+        score_indicator(spec, values[spec.id], targets, workpaper, benchmarks.get(spec.id), decimals)
         for spec in framework.indicators
     ]
     by_id = {s.id: s for s in scores}
@@ -251,17 +199,17 @@ def score_partition(
         out: dict[str, dict] = {}
         for spec in framework.indicators:
             name = getattr(spec, key)
-            entry = out.setdefault(name, {"name": name, "level1": spec.level1, "points": 0.0, "score": 0.0})
-            entry["points"] += spec.points
-            entry["score"] = round(entry["score"] + by_id[spec.id].score, bands.decimals)
+            entry = out.setdefault(f"{spec.level1}/{name}", {"name": name, "level1": spec.level1, "points": 0.0, "score": 0.0})
+            entry["points"] = round(entry["points"] + spec.points, decimals)
+            entry["score"] = round(entry["score"] + by_id[spec.id].score, decimals)
         return list(out.values())
 
-    total = round(sum(s.score for s in scores), bands.decimals)
+    total = round(sum(s.score for s in scores), decimals)
     return Scorecard(
         scores,
         subtotal("level1"),
         subtotal("level2"),
         total,
-        bands.grade(total),
-        sum(s.points for s in framework.indicators),
+        grades.grade(total),
+        round(sum(s.points for s in framework.indicators), decimals),
     )

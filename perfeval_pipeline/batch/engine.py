@@ -1,0 +1,152 @@
+"""Run a set of partitions through the phases (see batch/__init__.py), fanned out over a pool of
+worker processes, reporting each partition's outcome through `on_outcome` as it arrives."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from perfeval_pipeline.batch.phases import BLOCKED, FAILED, USABLE, Outcome, ingest_chunk, render_chunk, score_chunk
+from perfeval_pipeline.batch.pool import Pool, default_workers
+from perfeval_pipeline.config.settings import Settings
+
+OnOutcome = Callable[[Outcome], None]
+# Partitions validated together in one worker job: more means fewer Great Expectations calls, but
+# every partition of the chunk is in memory at once (~100 MB per average partition).
+CHUNK_MAX = 6
+
+
+def _chunks(items: list, workers: int, cap: int = CHUNK_MAX) -> list[list]:
+    if not items:
+        return []
+    size = max(1, min(cap, math.ceil(len(items) / workers)))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass
+class BatchResult:
+    ingest: dict[tuple[str, int], Outcome] = field(default_factory=dict)
+    score: dict[tuple[str, int], Outcome] = field(default_factory=dict)
+    render: dict[tuple[str, int], Outcome] = field(default_factory=dict)
+    summaries: dict[int, str] = field(default_factory=dict)
+
+    def final(self, key: tuple[str, int]) -> Outcome:
+        """The partition's last outcome (render, else score, else ingest)."""
+        for phase in (self.render, self.score, self.ingest):
+            if key in phase:
+                return phase[key]
+        raise KeyError(key)
+
+    @property
+    def not_evaluated(self) -> list[Outcome]:
+        keys = list(self.ingest)
+        return [o for o in (self.final(k) for k in keys) if not o.ok]
+
+
+class Batch:
+    def __init__(self, settings: Settings, partitions: Iterable[tuple[str, int]], workers: int = 0, on_outcome: OnOutcome | None = None):
+        self.settings = settings
+        self.partitions = list(dict.fromkeys(partitions))
+        for department, year in self.partitions:
+            settings.check_partition(department, year)
+        self.workers = default_workers(workers or settings.pipeline.workers)
+        self.on_outcome = on_outcome or (lambda _o: None)
+        self.result = BatchResult()
+        self._pool = Pool(min(self.workers, max(1, len(self.partitions))))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _emit(self, outcomes: list[Outcome], into: dict) -> Iterator[Outcome]:
+        for o in outcomes:
+            into[o.key] = o
+            self.on_outcome(o)
+            yield o
+
+    @property
+    def peer_ids(self) -> list[str]:
+        from perfeval_pipeline.indicators.peers import peer_scored
+
+        return sorted({s.id for fw in self.settings.frameworks.values() for s in peer_scored(fw)})
+
+    # --- phases (generators: each partition's outcome as soon as it is known) -------------------
+    def iter_ingest(self, partitions: list[tuple[str, int]] | None = None) -> Iterator[Outcome]:
+        todo = partitions or self.partitions
+        jobs = []
+        for year in sorted({y for _, y in todo}):
+            of_year = [p for p in todo if p[1] == year]
+            jobs += [(self.settings.paths, chunk, self.peer_ids) for chunk in _chunks(of_year, self._pool.workers)]
+        for _, outcomes in self._pool.map(ingest_chunk, jobs):
+            yield from self._emit(outcomes, self.result.ingest)
+
+    def peer_values(self, ingested: dict[tuple[str, int], Outcome]) -> dict[int, dict[str, dict]]:
+        """Per year, every needed peer's values: from this batch's ingest where the peer was in it,
+        read from its landing folder (nothing stored) where it was not."""
+        from perfeval_pipeline.indicators.peers import members, read_peer_values
+
+        out: dict[int, dict[str, dict]] = {}
+        specs = {s.id: s for fw in self.settings.frameworks.values() for s in fw.indicators if s.id in self.peer_ids}
+        for year in sorted({y for _, y in ingested}):
+            values = {d: o.detail.get("peer_values", {}) for (d, y), o in ingested.items() if y == year and o.status != FAILED}
+            needed = set()
+            for (d, y), o in ingested.items():
+                if y == year and o.status == USABLE:
+                    needed |= set(members(self.settings, d)[1])
+            missing = sorted(needed - set(values))
+            if missing and specs:
+                read = read_peer_values(self.settings, year, missing, list(specs.values()))
+                values.update({d: {iid: (v.value, v.reason) for iid, v in vals.items()} for d, vals in read.items()})
+            out[year] = values
+        return out
+
+    def iter_score(self, ingested: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Outcome]:
+        ingested = ingested if ingested is not None else self.result.ingest
+        values = self.peer_values(ingested)
+        usable = [o for o in ingested.values() if o.status == USABLE]
+        jobs = [(o.department, o.year, o.detail["quality"], values[o.year]) for o in usable]
+        chunks = [(self.settings.paths, c) for c in _chunks(jobs, self._pool.workers, cap=20)]
+        for _, outcomes in self._pool.map(score_chunk, chunks):
+            yield from self._emit(outcomes, self.result.score)
+
+    def iter_render(self, scored: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Outcome]:
+        scored = scored if scored is not None else self.result.score
+        keys = [k for k, o in scored.items() if o.ok]
+        chunks = [(self.settings.paths, c) for c in _chunks(keys, self._pool.workers, cap=10)]
+        for _, outcomes in self._pool.map(render_chunk, chunks):
+            yield from self._emit(outcomes, self.result.render)
+
+    def write_summaries(self, years: list[int]) -> dict[int, str]:
+        """Rewrite each year's province summary from every result.json present."""
+        from perfeval_pipeline.render.stage import render_year_summary
+
+        for year in years:
+            path = render_year_summary(self.settings, year)
+            if path is not None:
+                self.result.summaries[year] = str(path)
+        return {y: p for y, p in self.result.summaries.items() if y in years}
+
+    def run(self) -> BatchResult:
+        """Every phase over every partition (the plain-Python path: tests, the benchmark baseline)."""
+        for _ in self.iter_ingest():
+            pass
+        for _ in self.iter_score():
+            pass
+        for _ in self.iter_render():
+            pass
+        self.write_summaries(sorted({y for _, y in self.partitions}))
+        return self.result
+
+
+def statuses(result: BatchResult) -> dict[str, int]:
+    out = {"evaluated": 0, BLOCKED: 0, FAILED: 0}
+    for key in result.ingest:
+        o = result.final(key)
+        out["evaluated" if o.ok else o.status] += 1
+    return out

@@ -1,0 +1,202 @@
+"""The work of each phase for a chunk of partitions: top-level functions of picklable arguments, so
+a worker process can run them. Each returns one outcome per partition; an exception in a partition
+becomes that partition's `failed` outcome (with a result.json saying so), never the chunk's."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from perfeval_pipeline.catalog import EVIDENCE, FINDINGS, INDICATOR_VALUES, LEVELS, PEER_BENCHMARKS, RECTIFICATION, SCORES
+from perfeval_pipeline.config.settings import Paths, Settings, load_settings
+from perfeval_pipeline.feeds.files import safe_text
+from perfeval_pipeline.store import Store
+
+log = logging.getLogger("perfeval")
+
+USABLE, BLOCKED, FAILED, EVALUATED = "usable", "blocked", "failed", "evaluated"
+DERIVED = (INDICATOR_VALUES, EVIDENCE, PEER_BENCHMARKS, SCORES, LEVELS, FINDINGS, RECTIFICATION)
+
+
+@dataclass
+class Outcome:
+    """What one phase did for one partition."""
+
+    department: str
+    year: int
+    phase: str
+    status: str  # usable | blocked | failed (ingest); evaluated | failed (score); rendered | failed (render)
+    reasons: list[str] = field(default_factory=list)
+    detail: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.department, self.year)
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in (BLOCKED, FAILED)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Short, safe and located: the exception type, its message without file content, and where."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    here = next((f for f in reversed(frames) if "perfeval_pipeline" in f.filename), frames[-1] if frames else None)
+    where = f" at {here.filename.split('perfeval_pipeline/')[-1]}:{here.lineno} ({here.name})" if here else ""
+    return f"{type(exc).__name__}: {safe_text(exc, 300)}{where}"
+
+
+def _context(paths: Paths) -> tuple[Settings, Store]:
+    settings = load_settings(paths)
+    return settings, Store(settings.store_dir)
+
+
+def _clear_derived(store: Store, department: str, year: int) -> None:
+    """A partition that is not evaluated this time keeps no indicators or scores of an earlier run."""
+    for dataset in DERIVED:
+        store.delete(dataset, department, year)
+
+
+def _failed(settings: Settings, store: Store, department: str, year: int, phase: str, exc: BaseException, started: float) -> Outcome:
+    from perfeval_pipeline.findings.stage import write_not_evaluated
+
+    reason = failure_reason(exc)
+    log.error("%s %s failed in %s: %s\n%s", department, year, phase, reason, "".join(traceback.format_exception(exc)))
+    try:
+        with store.partition_lock(department, year):
+            _clear_derived(store, department, year)
+            write_not_evaluated(settings, department, year, FAILED, [f"{phase}: {reason}"])
+    except Exception:  # noqa: BLE001 - the outcome below still says failed
+        log.exception("could not write the failed result of %s %s", department, year)
+    return Outcome(department, year, phase, FAILED, [f"{phase}: {reason}"], seconds=time.perf_counter() - started)
+
+
+def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list[str]) -> list[Outcome]:
+    """Phase 1 for partitions of one year: read, validate (together), gate, store rows; indicators
+    for the usable ones; and every partition's own values of the peer-scored indicators."""
+    from perfeval_pipeline.findings.stage import write_not_evaluated
+    from perfeval_pipeline.indicators.peers import peer_values_from
+    from perfeval_pipeline.indicators.stage import partition_indicators, store_indicators
+    from perfeval_pipeline.quality.stage import changed_files, ingest, store_quality
+
+    settings, store = _context(paths)
+    started = time.perf_counter()
+    try:
+        quality = ingest(settings, partitions)
+    except Exception as exc:  # noqa: BLE001 - reading the chunk failed: each partition says so
+        return [_failed(settings, store, d, y, "ingest", exc, started) for d, y in partitions]
+    per_partition = (time.perf_counter() - started) / max(len(partitions), 1)
+    specs = [s for fw in settings.frameworks.values() for s in fw.indicators if s.id in peer_ids]
+    specs = list({s.id: s for s in specs}.values())
+    out = []
+    for department, year in partitions:
+        t0 = time.perf_counter()
+        pq = quality[(department, year)]
+        try:
+            with store.partition_lock(department, year):
+                moved = [str(i) for i in changed_files(pq)]
+                if moved:
+                    pq.blocked_reasons = moved + pq.blocked_reasons
+                store_quality(store, pq)
+                summary = pq.summary()
+                detail = {"quality": summary, "peer_values": {}}
+                if pq.usable:
+                    results = partition_indicators(settings, pq)
+                    store_indicators(store, department, year, results)
+                    detail["indicators"] = {
+                        "count": len(results.values),
+                        "computable": sum(v.computable for v in results.values),
+                        "evidence_rows": len(results.evidence),
+                        "not_computable": {v.id: v.reason for v in results.values if not v.computable},
+                    }
+                    status = USABLE
+                else:
+                    _clear_derived(store, department, year)
+                    write_not_evaluated(settings, department, year, BLOCKED, pq.blocked_reasons, summary)
+                    status = BLOCKED
+            detail["peer_values"] = {
+                iid: (v.value, v.reason) for iid, v in peer_values_from(settings, pq, specs).items()
+            }
+            out.append(Outcome(department, year, "ingest", status, list(pq.blocked_reasons), detail, per_partition + time.perf_counter() - t0))
+        except Exception as exc:  # noqa: BLE001 - one partition's failure is its own
+            out.append(_failed(settings, store, department, year, "ingest", exc, t0))
+    return out
+
+
+def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[Outcome]:
+    """Phase 3: (department, year, quality summary, peer values of the year) → scorecard, findings,
+    follow-up and result.json."""
+    from perfeval_pipeline.findings.stage import run_findings
+    from perfeval_pipeline.indicators.peers import PeerValue, benchmarks_for, store_benchmarks
+    from perfeval_pipeline.scoring.stage import run_scoring
+
+    settings, store = _context(paths)
+    out = []
+    for department, year, quality, values in jobs:
+        t0 = time.perf_counter()
+        try:
+            peer_values = {d: {iid: PeerValue(d, v, r) for iid, (v, r) in vals.items()} for d, vals in values.items()}
+            benchmarks = benchmarks_for(settings, department, peer_values)
+            with store.partition_lock(department, year):
+                store_benchmarks(store, department, year, benchmarks)
+                card = run_scoring(settings, store, department, year, benchmarks)
+                result = run_findings(settings, store, department, year, quality, benchmarks)
+            detail = {
+                "total": card.total,
+                "grade": card.grade,
+                "max_points": card.max_points,
+                "levels": card.level1,
+                "deductions": [
+                    {"id": s.id, "deduction": s.deduction, "reason": s.deduction_reason} for s in card.indicators if s.deduction > 0
+                ],
+                "benchmarks": result["peer_benchmarks"],
+                "problems": [
+                    {"no": g["no"], "title": g["title"], "items": len(g["items"])} for g in result["problems"]
+                ],
+                "rectification": {
+                    "available": result["rectification"]["available"],
+                    "reason": result["rectification"]["reason"],
+                    "statuses": _count(r["status"] for r in result["rectification"]["problems"]),
+                },
+            }
+            out.append(Outcome(department, year, "score", EVALUATED, [], detail, time.perf_counter() - t0))
+        except Exception as exc:  # noqa: BLE001
+            out.append(_failed(settings, store, department, year, "score", exc, t0))
+    return out
+
+
+def render_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcome]:
+    """Phase 4: the form, the workbook and then the manifest (it hashes them) of each partition."""
+    from perfeval_pipeline.lineage.manifest import write_manifest
+    from perfeval_pipeline.render.stage import render_partition
+
+    settings, store = _context(paths)
+    out = []
+    for department, year in partitions:
+        t0 = time.perf_counter()
+        try:
+            with store.partition_lock(department, year):
+                form = render_partition(settings, store, department, year)
+                manifest = write_manifest(settings, store, department, year)
+            detail = {
+                "docx": str(form.docx),
+                "xlsx": str(form.xlsx),
+                "manifest": str(manifest),
+                "seconds": form.seconds,
+                "total": form.result["total_score"],
+                "grade": form.result["grade"],
+            }
+            out.append(Outcome(department, year, "render", "rendered", [], detail, time.perf_counter() - t0))
+        except Exception as exc:  # noqa: BLE001
+            out.append(_failed(settings, store, department, year, "render", exc, t0))
+    return out
+
+
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
