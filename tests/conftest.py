@@ -1,95 +1,102 @@
-"""Shared fixtures: isolated landing/store folders and a small xlsx writer."""
+"""Shared fixtures: settings over temporary folders (and, when a test adds departments, a temporary
+copy of assets_config), running partitions through the stages without Dagster, and the demo seed
+evaluated once per session."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 
-from perfeval_pipeline import config as perfeval_config
+from perfeval_pipeline.config.settings import Paths, Settings, load_settings, package_root
 
-PATH_VARIABLES = ("PERFEVAL_LANDING", "PERFEVAL_STORE", "PERFEVAL_REPORTS")
+CONFIG = package_root() / "assets_config"
 SEED = ("jdz-zwsjj", 2023)
-# The seed's peer group (四小地市): its mean is the target of 户均发布率, so the golden partition
-# needs its peers evaluated first.
+# The seed's peer group (四小地市): its mean is the target of 户均发布率.
 SEED_PEERS = ("jdz-zwsjj", "pxs-zwsjj", "xys-zwsjj", "yts-zwsjj")
+PATH_VARIABLES = ("PERFEVAL_HOME", "PERFEVAL_CONFIG", "PERFEVAL_LANDING", "PERFEVAL_STORE", "PERFEVAL_REPORTS")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "gx: imports Great Expectations (5-12 s, once per process)")
+    config.addinivalue_line("markers", "gx: imports Great Expectations (seconds, once per process)")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def isolated_paths(tmp_path_factory):
-    """No test reads or writes the repo's data/ or reports/: the session gets its own folders."""
-    root = tmp_path_factory.mktemp("perfeval")
-    saved = {v: os.environ.get(v) for v in PATH_VARIABLES}
-    for var in PATH_VARIABLES:
-        os.environ[var] = str(root / var.removeprefix("PERFEVAL_").lower())
-    perfeval_config.reset_settings_cache()
-    yield root
+def no_environment_paths():
+    """No test reads or writes the repo's data/ or reports/ through PERFEVAL_* variables."""
+    saved = {v: os.environ.pop(v, None) for v in PATH_VARIABLES}
+    yield
     for var, value in saved.items():
-        if value is None:
-            os.environ.pop(var, None)
-        else:
+        if value is not None:
             os.environ[var] = value
-    perfeval_config.reset_settings_cache()
 
 
-def evaluate(pairs, cfg=None):
-    """Run the stages in the asset graph's order for several partitions (every partition's
-    indicators before any scoring, as one Dagster run over them does). Returns results by pair."""
-    from perfeval_pipeline.findings.stage import run_findings, write_blocked
-    from perfeval_pipeline.indicators.stage import run_indicators
-    from perfeval_pipeline.quality.stage import ingest_feed, partition_quality_passed
-    from perfeval_pipeline.scoring.stage import run_scoring
-    from perfeval_pipeline.store import Store
-
-    cfg = cfg or perfeval_config.settings()
-    store = Store(cfg.store_dir)
-    usable, results = [], {}
-    for department, year in pairs:
-        for feed in cfg.required_feeds:
-            ingest_feed(feed, department, year, cfg, store)
-        ok, reasons = partition_quality_passed(department, year, store)
-        if ok:
-            usable.append((department, year))
-        else:
-            results[(department, year)] = write_blocked(department, year, reasons, cfg)
-    for department, year in usable:
-        run_indicators(department, year, store, cfg)
-    for department, year in usable:
-        run_scoring(department, year, store, cfg)
-    for department, year in usable:
-        results[(department, year)] = run_findings(department, year, store, {"passed": True}, cfg)
-    return results
+def make_settings(root: Path, departments: dict | None = None, peer_groups: dict | None = None, edit=None) -> Settings:
+    """Settings whose landing, store and reports live under `root`. With `departments` (code →
+    departments.yaml entry) or `edit(config_dir)`, a copy of assets_config under `root` is used."""
+    config = CONFIG
+    if departments or peer_groups or edit:
+        config = root / "assets_config"
+        if config.exists():
+            shutil.rmtree(config)
+        shutil.copytree(CONFIG, config)
+        raw = yaml.safe_load((config / "departments.yaml").read_text(encoding="utf-8"))
+        raw["departments"].update(departments or {})
+        raw.setdefault("peer_groups", {}).update(peer_groups or {})
+        (config / "departments.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        if edit:
+            edit(config)
+    return load_settings(
+        Paths.resolve(
+            root=package_root(),
+            config_dir=config,
+            landing_dir=root / "landing",
+            store_dir=root / "store",
+            reports_dir=root / "reports",
+        )
+    )
 
 
-@pytest.fixture(scope="session")
-def seed_evaluation(isolated_paths):
-    """The demo's 2023 peer group generated and evaluated once per session; the seed's result."""
-    from perfeval_pipeline.demo import generate_demo
+def evaluate(settings: Settings, partitions, workers: int = 1):
+    """Every phase for `partitions` (plain Python, as a Dagster run's steps call them); the batch result."""
+    from perfeval_pipeline.batch.engine import Batch
 
-    cfg = perfeval_config.settings()
-    generate_demo(cfg.landing_dir, departments=list(SEED_PEERS), years=[SEED[1]])
-    results = evaluate([(d, SEED[1]) for d in SEED_PEERS], cfg)
-    return results[SEED]
+    with Batch(settings, partitions, workers) as batch:
+        return batch.run()
+
+
+def result_of(settings: Settings, department: str, year: int) -> dict:
+    return json.loads((settings.report_folder(department, year) / "result.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
-def tmp_settings(tmp_path, monkeypatch):
-    """Settings whose landing, store and reports folders live under tmp_path."""
-    for var in ("PERFEVAL_LANDING", "PERFEVAL_STORE", "PERFEVAL_REPORTS"):
-        monkeypatch.setenv(var, str(tmp_path / var.removeprefix("PERFEVAL_").lower()))
-    perfeval_config.reset_settings_cache()
-    yield perfeval_config.settings()
-    perfeval_config.reset_settings_cache()
+def tmp_settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    """A workbook with one sheet per entry; each entry's first list is the header row."""
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory) -> Settings:
+    """Settings over a session-wide folder for demo data (the repo's own config)."""
+    return make_settings(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def seed_evaluation(demo_settings):
+    """The demo's 2023 peer group generated and evaluated once per session; the seed's result."""
+    from perfeval_pipeline.demo import generate_demo
+
+    generate_demo(demo_settings, departments=list(SEED_PEERS), years=[SEED[1]])
+    evaluate(demo_settings, [(d, SEED[1]) for d in SEED_PEERS], workers=2)
+    return result_of(demo_settings, *SEED)
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> Path:
+    """A workbook with one sheet per entry; each entry's first list is the first row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
@@ -97,6 +104,8 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
         ws = wb.create_sheet(name)
         for row in rows:
             ws.append(row)
+        if name in hidden:
+            ws.sheet_state = "hidden"
     wb.save(path)
     return path
 

@@ -327,7 +327,7 @@ def validate_chunk(
             frame = pd.concat(frames, ignore_index=True)
             if len(frame):
                 reasons, per_check = _apply(frame, tcontract, ctx)
-            else:
+            else:  # no rows in the whole chunk: every row-level expectation holds, nothing to run
                 reasons, per_check = pd.Series([], dtype=object), []
             offsets = np.cumsum([0] + [len(f) for f in frames])
             for i, p in enumerate(partitions):

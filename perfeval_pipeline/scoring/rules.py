@@ -99,7 +99,7 @@ def deduct_per_item(points: float, value: float, items: list, rule: DeductPerIte
 def boolean(points: float, value: float, rule: BooleanRule, kind: str) -> RuleOutcome:
     if rule.when.holds(value):
         return RuleOutcome(points)
-    return RuleOutcome(0.0, [f"实际值{display(value, kind)}不满足“{rule.when.text}”的标准，不得分"])
+    return RuleOutcome(0.0, [f"为{display(value, kind)}，未达到“{rule.when.text}”的标准，不得分"])
 
 
 def rule_text(rule: Rule, target_source: str | None = None) -> str:
