@@ -87,16 +87,36 @@ RECTIFICATION = Dataset(
     "整改跟踪: each of last year's problems with its status this year (resolved, improved, unchanged, worse) "
     "and both years' figures; new problems marked new",
 )
-PARTITION_DATASETS = (QUALITY, INDICATOR_VALUES, EVIDENCE, PEER_BENCHMARKS, SCORES, LEVELS, FINDINGS, RECTIFICATION)
+PARTITION_DATASETS = (
+    QUALITY,
+    INDICATOR_VALUES,
+    EVIDENCE,
+    PEER_BENCHMARKS,
+    SCORES,
+    LEVELS,
+    FINDINGS,
+    RECTIFICATION,
+)
 
-RESULT = ReportFile("result.json", "findings", "everything the form shows, with status evaluated | blocked | failed")
+RESULT = ReportFile(
+    "result.json", "findings", "everything the form shows, with status evaluated | blocked | failed"
+)
 FORM_DOCX = ReportFile("feedback_form.docx", "feedback_form", "the 结果反馈表 in Word")
 FORM_XLSX = ReportFile("feedback_form.xlsx", "feedback_form", "the scoring workbook (评分表, 统计指标, 图表)")
-MANIFEST = ReportFile("manifest.json", "feedback_form", "sha256 of every input, config file and output; row-hash digests")
-SUMMARY = ReportFile("summary.xlsx", "province_summary", "every department of a year: totals, grades, trends", per_year=True)
+MANIFEST = ReportFile(
+    "manifest.json", "feedback_form", "sha256 of every input, config file and output; row-hash digests"
+)
+SUMMARY = ReportFile(
+    "summary.xlsx", "province_summary", "every department of a year: totals, grades, trends", per_year=True
+)
 PARTITION_FILES = (RESULT, FORM_DOCX, FORM_XLSX, MANIFEST)
 # Files a blocked or failed partition must not keep from an earlier run (moved to superseded/).
-FORM_FILES = (FORM_DOCX, FORM_XLSX, MANIFEST, ReportFile("feedback_form.pdf", "feedback_form", "PDF of the form"))
+FORM_FILES = (
+    FORM_DOCX,
+    FORM_XLSX,
+    MANIFEST,
+    ReportFile("feedback_form.pdf", "feedback_form", "PDF of the form"),
+)
 
 
 def rows_dataset(table: str) -> Dataset:
@@ -106,7 +126,7 @@ def rows_dataset(table: str) -> Dataset:
         f"rows/{table}",
         f"{feed}_feed",
         "rows_" + table.replace(".", "_"),
-        f"every landed row of {table}: typed columns, the raw text of non-text cells (_raw_*), source file, "
+        f"every landed row of {table}: typed columns, the raw text of non-text and identity cells (_raw_*), source file, "
         "sheet and row, row hash, row_ordinal, and _status kept | quarantined with _reason",
     )
 

@@ -36,7 +36,9 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def select(settings: Settings, departments: list[str] | None, years: list[int] | None) -> list[tuple[str, int]]:
+def select(
+    settings: Settings, departments: list[str] | None, years: list[int] | None
+) -> list[tuple[str, int]]:
     """The (department, year) partitions asked for; UsageError naming the valid choices otherwise."""
     for code in departments or []:
         if code not in settings.departments:
@@ -46,7 +48,9 @@ def select(settings: Settings, departments: list[str] | None, years: list[int] |
             )
     for year in years or []:
         if year not in settings.years:
-            raise UsageError(f"year {year} is not configured; years: {list(settings.years)} (assets_config/pipeline.yaml)")
+            raise UsageError(
+                f"year {year} is not configured; years: {list(settings.years)} (assets_config/pipeline.yaml)"
+            )
     chosen = [
         (d, y)
         for d, y in settings.partitions
@@ -55,7 +59,9 @@ def select(settings: Settings, departments: list[str] | None, years: list[int] |
     if not chosen:
         raise UsageError(
             "no department-year matches: "
-            + "; ".join(f"{d} is evaluated for {list(settings.department_years(d))}" for d in departments or [])
+            + "; ".join(
+                f"{d} is evaluated for {list(settings.department_years(d))}" for d in departments or []
+            )
         )
     return chosen
 
@@ -64,8 +70,12 @@ def cmd_demo(args, settings: Settings) -> int:
     from perfeval_pipeline.demo import generate_demo
 
     started = time.perf_counter()
-    written = generate_demo(settings, departments=args.department, years=args.year, overwrite=args.overwrite, progress=progress)
-    progress(f"demo: {len(written)} files written under {settings.landing_dir} in {time.perf_counter() - started:.1f}s")
+    written = generate_demo(
+        settings, departments=args.department, years=args.year, overwrite=args.overwrite, progress=progress
+    )
+    progress(
+        f"demo: {len(written)} files written under {settings.landing_dir} in {time.perf_counter() - started:.1f}s"
+    )
     return EXIT_OK
 
 
@@ -90,7 +100,9 @@ def cmd_validate(args, settings: Settings) -> int:
                 for t in tables:
                     for o in t.outcomes:
                         if not o.success:
-                            print(f"    {t.table}: {o.reason}: {o.rows_quarantined} row(s), e.g. {', '.join(o.samples[:2])}")
+                            print(
+                                f"    {t.table}: {o.reason}: {o.rows_quarantined} row(s), e.g. {', '.join(o.samples[:2])}"
+                            )
                     for row, why in t.reported[:3]:
                         print(f"    {t.table}: row {row} not read: {why}")
                 for h in fq.hidden_sheets:
@@ -103,7 +115,9 @@ def cmd_validate(args, settings: Settings) -> int:
     if settings.landing_dir.is_dir():
         for year_dir in sorted(p for p in settings.landing_dir.iterdir() if p.is_dir()):
             for folder in sorted(p for p in year_dir.iterdir() if p.is_dir()):
-                problem = unknown_folder(settings, f"{year_dir.name}/{folder.name}", folder.name, year_dir.name)
+                problem = unknown_folder(
+                    settings, f"{year_dir.name}/{folder.name}", folder.name, year_dir.name
+                )
                 if problem:
                     print(problem)
     return EXIT_NOT_EVALUATED if blocked else EXIT_OK
@@ -121,11 +135,19 @@ def cmd_run(args, settings: Settings) -> int:
     plural = "s" if len(ranges) > 1 else ""
     progress(
         f"run: {len(chosen)} department-year(s) in {len(ranges)} Dagster run{plural}"
-        + (" (partition keys are ordered year first; a run covers one contiguous range)" if len(ranges) > 1 else "")
+        + (
+            " (partition keys are ordered year first; a run covers one contiguous range)"
+            if len(ranges) > 1
+            else ""
+        )
         + ": "
         + ", ".join(a if a == b else f"{a} … {b}" for a, b in ranges)
     )
-    log = None if args.verbose else Path(args.log or home / "logs" / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    log = (
+        None
+        if args.verbose
+        else Path(args.log or home / "logs" / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    )
     if log:
         progress(f"run: Dagster's log → {log} (-v shows it here)")
     instance = init_instance(home)
@@ -140,7 +162,9 @@ def cmd_run(args, settings: Settings) -> int:
     progress(f"{'year':<5} {'department':<12} {'status':<10} {'total':>6} grade  reason")
     for s in table:
         total = f"{s.total:6.2f}" if s.total is not None else "     —"
-        progress(f"{s.year:<5} {s.department:<12} {s.status:<10} {total} {s.grade or '—':<5}  {s.reason[:120]}")
+        progress(
+            f"{s.year:<5} {s.department:<12} {s.status:<10} {total} {s.grade or '—':<5}  {s.reason[:120]}"
+        )
     done = sum(s.status == "evaluated" for s in table)
     progress(
         f"run: {done} of {len(table)} evaluated in {time.time() - started:.1f}s; reports under {settings.reports_dir}"
@@ -171,15 +195,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def selection(p):
-        p.add_argument("--department", "-d", action="append", metavar="CODE", help="department code, e.g. jdz-zwsjj (repeatable; default: all)")
-        p.add_argument("--year", "-y", action="append", type=int, metavar="YEAR", help="evaluation year, e.g. 2023 (repeatable; default: all)")
+        p.add_argument(
+            "--department",
+            "-d",
+            action="append",
+            metavar="CODE",
+            help="department code, e.g. jdz-zwsjj (repeatable; default: all)",
+        )
+        p.add_argument(
+            "--year",
+            "-y",
+            action="append",
+            type=int,
+            metavar="YEAR",
+            help="evaluation year, e.g. 2023 (repeatable; default: all)",
+        )
 
     def command(name: str, help_text: str, description: str):
         return sub.add_parser(
-            name, help=help_text, description=description, epilog=_epilog(name), formatter_class=argparse.RawDescriptionHelpFormatter
+            name,
+            help=help_text,
+            description=description,
+            epilog=_epilog(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    p = command("demo", "write the demo landing data", "Write deterministic demo landing files under data/landing/{year}/{department}/.")
+    p = command(
+        "demo",
+        "write the demo landing data",
+        "Write deterministic demo landing files under data/landing/{year}/{department}/.",
+    )
     selection(p)
     p.add_argument("--overwrite", action="store_true", help="rewrite department-years that already exist")
     p.set_defaults(func=cmd_demo)
@@ -201,9 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
         "table, and exit code 3 when any is blocked or failed (its result.json says why).",
     )
     selection(p)
-    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: pipeline.yaml workers, 0 = one per CPU)")
-    p.add_argument("--verbose", "-v", action="store_true", help="show Dagster's log here instead of writing it to a file")
-    p.add_argument("--log", metavar="FILE", help="file for Dagster's log (default: $DAGSTER_HOME/logs/run-<time>.log)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default: pipeline.yaml workers, 0 = one per CPU)",
+    )
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="show Dagster's log here instead of writing it to a file"
+    )
+    p.add_argument(
+        "--log", metavar="FILE", help="file for Dagster's log (default: $DAGSTER_HOME/logs/run-<time>.log)"
+    )
     p.set_defaults(func=cmd_run)
 
     from perfeval_pipeline.lineage.cli import register as register_lineage

@@ -88,9 +88,9 @@ def number_format(kind: str, value: float | None = None) -> str:
     if kind == "percent_fixed":
         return "0.00%"
     if kind == "wan":
-        return '#,##0.00'
+        return "#,##0.00"
     if kind == "count":
         return "#,##0"
     if kind == "wan_count":
-        return '#,##0'
+        return "#,##0"
     return "0.00"

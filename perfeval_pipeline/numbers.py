@@ -27,9 +27,7 @@ import pyarrow.compute as pc
 NA_TOKENS = frozenset({"n/a", "na", "#n/a", "null", "none", "nan", "-", "--", "—", "——", "/"})
 
 _DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
-_CELL = re.compile(
-    rf"^(?P<neg>[+-])?(?:[¥$])?(?P<num>{_DIGITS})(?P<exp>[eE][+-]?\d+)?(?P<unit>元|%)?$"
-)
+_CELL = re.compile(rf"^(?P<neg>[+-])?(?:[¥$])?(?P<num>{_DIGITS})(?P<exp>[eE][+-]?\d+)?(?P<unit>元|%)?$")
 _PAREN = re.compile(r"^\((?P<inner>[^()]*)\)$")
 
 # Comparator words as targets write them, longest first: prefix words and suffix words.
@@ -98,20 +96,36 @@ def _array(cells) -> pa.Array:
         cells = cells.combine_chunks()
     if isinstance(cells, pa.Array):
         return cells.cast(pa.string())
-    return pa.array(pd.Series(cells).astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+    series = pd.Series(cells)
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return _array(pa.array(series.array))  # Arrow-backed already: no copy through Python objects
+    return pa.array(series.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
 
 
 def clean_text(cells) -> pa.Array:
     """NFKC (full-width digits and signs become ASCII), every kind of space removed, null → ''."""
     arr = pc.fill_null(_array(cells), "")
-    return pc.replace_substring_regex(pc.utf8_normalize(arr, "NFKC"), r"\s+", "")
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        arr = pc.utf8_normalize(arr, "NFKC")
+    return pc.replace_substring_regex(arr, r"\s+", "")
+
+
+_PLAIN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def parse_cells(cells, kind: str = "number", percent_header: bool = False) -> pa.Array:
     """Vectorised cell parsing (Arrow compute): float64 with nulls for empty, NA-token and unreadable
     cells (tell them apart with `unreadable_cells`). `kind`: "money" accepts a currency sign or 元,
     "rate" a trailing % (and a bare number under a '(%)' header is a percentage), "number" neither."""
-    text = clean_text(cells)
+    arr = pc.fill_null(_array(cells), "")
+    plain = pc.match_substring_regex(arr, _PLAIN)
+    if pc.all(pc.or_(plain, pc.equal(arr, ""))).as_py():
+        # The common case, plain numbers and empty cells: no normalising needed.
+        values = pc.cast(pc.if_else(plain, arr, None), pa.float64(), safe=False)
+        if kind == "rate" and percent_header:
+            values = pc.divide(values, 100.0)
+        return pc.if_else(pc.is_finite(values), values, None)
+    text = clean_text(arr)
     paren = pc.match_substring_regex(text, r"^\([^()]*\)$")
     text = pc.if_else(paren, pc.utf8_slice_codeunits(text, 1, -1), text)
     unit = {"money": "(?:元)?", "rate": "%?"}.get(kind, "")
@@ -123,7 +137,11 @@ def parse_cells(cells, kind: str = "number", percent_header: bool = False) -> pa
     values = pc.if_else(paren, pc.negate(values), values)
     if kind == "rate":
         is_pct = pc.ends_with(text, "%")
-        values = pc.divide(values, 100.0) if percent_header else pc.if_else(is_pct, pc.divide(values, 100.0), values)
+        values = (
+            pc.divide(values, 100.0)
+            if percent_header
+            else pc.if_else(is_pct, pc.divide(values, 100.0), values)
+        )
     return pc.if_else(pc.is_finite(values), values, None)
 
 
@@ -198,7 +216,9 @@ def parse_printed(text: str) -> tuple[float, str] | None:
     """A figure as a form prints it, for look-ups: ('489.93%' → (4.8993, '%'), '3935.02万元' →
     (39350200.0, '万元'), '25.85万' → (258500.0, '万'), '100%' → (1.0, '%')). None when not a number."""
     s = normalize_text(text)
-    match = re.fullmatch(rf"(?P<neg>[-−])?(?P<num>{_DIGITS})(?P<unit>%|万元|万件|万|亿元|亿|元|件|项|家|个|名|人)?", s)
+    match = re.fullmatch(
+        rf"(?P<neg>[-−])?(?P<num>{_DIGITS})(?P<unit>%|万元|万件|万|亿元|亿|元|件|项|家|个|名|人)?", s
+    )
     if match is None:
         return None
     number = float(match["num"].replace(",", ""))

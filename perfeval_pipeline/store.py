@@ -89,15 +89,21 @@ class Store:
             raise
         return path
 
-    def read(self, dataset: Dataset, department: str, year: int, columns: list[str] | None = None) -> pd.DataFrame:
+    def read(
+        self, dataset: Dataset, department: str, year: int, columns: list[str] | None = None
+    ) -> pd.DataFrame:
         path = self.path(dataset, department, year)
         if not path.exists():
             raise FileNotFoundError(f"no {dataset.name} stored for {department} {year} ({path})")
         return pd.read_parquet(path, columns=columns)
 
-    def read_optional(self, dataset: Dataset, department: str, year: int, columns: list[str] | None = None) -> pd.DataFrame | None:
+    def read_optional(
+        self, dataset: Dataset, department: str, year: int, columns: list[str] | None = None
+    ) -> pd.DataFrame | None:
         """The stored frame, or None when that dataset has nothing for the partition."""
-        return self.read(dataset, department, year, columns) if self.exists(dataset, department, year) else None
+        return (
+            self.read(dataset, department, year, columns) if self.exists(dataset, department, year) else None
+        )
 
     def exists(self, dataset: Dataset, department: str, year: int) -> bool:
         return self.path(dataset, department, year).exists()

@@ -19,7 +19,13 @@ CONFIG = package_root() / "assets_config"
 SEED = ("jdz-zwsjj", 2023)
 # The seed's peer group (四小地市): its mean is the target of 户均发布率.
 SEED_PEERS = ("jdz-zwsjj", "pxs-zwsjj", "xys-zwsjj", "yts-zwsjj")
-PATH_VARIABLES = ("PERFEVAL_HOME", "PERFEVAL_CONFIG", "PERFEVAL_LANDING", "PERFEVAL_STORE", "PERFEVAL_REPORTS")
+PATH_VARIABLES = (
+    "PERFEVAL_HOME",
+    "PERFEVAL_CONFIG",
+    "PERFEVAL_LANDING",
+    "PERFEVAL_STORE",
+    "PERFEVAL_REPORTS",
+)
 
 
 def pytest_configure(config):
@@ -36,7 +42,9 @@ def no_environment_paths():
             os.environ[var] = value
 
 
-def make_settings(root: Path, departments: dict | None = None, peer_groups: dict | None = None, edit=None) -> Settings:
+def make_settings(
+    root: Path, departments: dict | None = None, peer_groups: dict | None = None, edit=None
+) -> Settings:
     """Settings whose landing, store and reports live under `root`. With `departments` (code →
     departments.yaml entry) or `edit(config_dir)`, a copy of assets_config under `root` is used."""
     config = CONFIG
@@ -48,7 +56,9 @@ def make_settings(root: Path, departments: dict | None = None, peer_groups: dict
         raw = yaml.safe_load((config / "departments.yaml").read_text(encoding="utf-8"))
         raw["departments"].update(departments or {})
         raw.setdefault("peer_groups", {}).update(peer_groups or {})
-        (config / "departments.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        (config / "departments.yaml").write_text(
+            yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         if edit:
             edit(config)
     return load_settings(

@@ -31,19 +31,19 @@ def test_total_and_grade(seed_evaluation):
         ("hq_initial_budget", "331.99"),
         ("hq_final_accounts", "1958.52"),
         ("hq_budget_variance_rate", "489.93%"),
-        ("service_matters_completion_rate", "100.00%"),
-        ("case_closure_rate", "100.00%"),
+        ("service_matters_completion_rate", "100%"),
+        ("case_closure_rate", "100%"),
         ("trading_volume", "76.86"),
         ("hotline_tickets", "25.85万"),
         ("service_items", "9400"),
         ("ganfutong_items", "408"),
         ("query_handling_rate", "99.60%"),
         ("enterprise_policy_items", "270"),
-        ("data_update_timeliness", "100.00%"),
-        ("electronic_trading_rate", "100.00%"),
+        ("data_update_timeliness", "100%"),
+        ("electronic_trading_rate", "100%"),
         ("trading_complaints", "0"),
         ("convenience_improvement_rate", "98.67%"),
-        ("supervision_claim_rate", "100.00%"),
+        ("supervision_claim_rate", "100%"),
         ("huiqitong_upgrade_rate", "60%"),
         ("intermediary_owners", "1919"),
         ("intermediary_projects", "5809"),
@@ -122,6 +122,10 @@ def test_findings_follow_the_seed_structure(seed_evaluation):
         "开展营商环境工作及时性",
         "绩效考评及时性",
         "2024 年 6 月 4 日",
+        "十四五",
+        "政务服务事项受理数",
+        "140 万元",
+        "物业管理、法律咨询、市场中介、园区招商",
     ):
         assert figure in text, figure
     cited = {c for g in problems for i in g["items"] for c in i["cites"]}
@@ -130,7 +134,16 @@ def test_findings_follow_the_seed_structure(seed_evaluation):
 
 def test_narrative_prints_the_profile_and_budget(seed_evaluation):
     basic = seed_evaluation["narrative"]["basic_situation"]
-    for figure in ("11项职能", "预算单位5个", "核定编制数为65名", "3708.51万元", "3935.02万元", "226.51万元"):
+    for figure in (
+        "11项职能",
+        "预算单位5个",
+        "核定编制数为65名",
+        "3708.51万元",
+        "3935.02万元",
+        "226.51万元",
+        "办公室、政务服务综合科、行政审批监管科、政务数据管理科",
+        "景德镇市12345政务服务便民热线管理中心",
+    ):
         assert figure in basic, figure
     header = seed_evaluation["header"]
     assert (header["organizer"], header["evaluator"], header["evaluation_period"]) == (
@@ -138,3 +151,24 @@ def test_narrative_prints_the_profile_and_budget(seed_evaluation):
         "江西优兰德市场研究咨询有限公司",
         "2024年6月",
     )
+
+
+# Numbers of the seed form that are not figures of the evaluation: a document number (财预〔2021〕101号),
+# the hotline's name (12345), the evaluated year and the evaluation date (2023, 2024).
+NOT_FIGURES = {"2021", "101", "12345", "2023", "2024"}
+
+
+def test_every_number_printed_on_the_seed_form_traces_to_a_stored_figure(seed_evaluation, demo_settings):
+    import re
+    from pathlib import Path
+
+    from conftest import SEED
+
+    from perfeval_pipeline.lineage.trace import PartitionLineage
+
+    text = (Path(__file__).parent / "fixtures" / "seed_feedback_form.txt").read_text(encoding="utf-8")
+    numbers = sorted(set(re.findall(r"\d[\d,]*(?:\.\d+)?%?", text)))
+    lineage = PartitionLineage(demo_settings, *SEED)
+    untraced = [n for n in numbers if n not in NOT_FIGURES and not lineage.resolve(n)]
+    assert not untraced, untraced
+    assert len(numbers) > 40

@@ -7,7 +7,16 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from perfeval_pipeline.batch.phases import BLOCKED, FAILED, USABLE, Outcome, ingest_chunk, render_chunk, score_chunk
+from perfeval_pipeline.batch.phases import (
+    BLOCKED,
+    FAILED,
+    USABLE,
+    Outcome,
+    ingest_chunk,
+    refresh_chunk,
+    render_chunk,
+    score_chunk,
+)
 from perfeval_pipeline.batch.pool import Pool, default_workers
 from perfeval_pipeline.config.settings import Settings
 
@@ -29,6 +38,7 @@ class BatchResult:
     ingest: dict[tuple[str, int], Outcome] = field(default_factory=dict)
     score: dict[tuple[str, int], Outcome] = field(default_factory=dict)
     render: dict[tuple[str, int], Outcome] = field(default_factory=dict)
+    refresh: dict[tuple[str, int], Outcome] = field(default_factory=dict)
     summaries: dict[int, str] = field(default_factory=dict)
 
     def final(self, key: tuple[str, int]) -> Outcome:
@@ -45,7 +55,13 @@ class BatchResult:
 
 
 class Batch:
-    def __init__(self, settings: Settings, partitions: Iterable[tuple[str, int]], workers: int = 0, on_outcome: OnOutcome | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        partitions: Iterable[tuple[str, int]],
+        workers: int = 0,
+        on_outcome: OnOutcome | None = None,
+    ):
         self.settings = settings
         self.partitions = list(dict.fromkeys(partitions))
         for department, year in self.partitions:
@@ -82,7 +98,9 @@ class Batch:
         jobs = []
         for year in sorted({y for _, y in todo}):
             of_year = [p for p in todo if p[1] == year]
-            jobs += [(self.settings.paths, chunk, self.peer_ids) for chunk in _chunks(of_year, self._pool.workers)]
+            jobs += [
+                (self.settings.paths, chunk, self.peer_ids) for chunk in _chunks(of_year, self._pool.workers)
+            ]
         for _, outcomes in self._pool.map(ingest_chunk, jobs):
             yield from self._emit(outcomes, self.result.ingest)
 
@@ -92,9 +110,18 @@ class Batch:
         from perfeval_pipeline.indicators.peers import members, read_peer_values
 
         out: dict[int, dict[str, dict]] = {}
-        specs = {s.id: s for fw in self.settings.frameworks.values() for s in fw.indicators if s.id in self.peer_ids}
+        specs = {
+            s.id: s
+            for fw in self.settings.frameworks.values()
+            for s in fw.indicators
+            if s.id in self.peer_ids
+        }
         for year in sorted({y for _, y in ingested}):
-            values = {d: o.detail.get("peer_values", {}) for (d, y), o in ingested.items() if y == year and o.status != FAILED}
+            values = {
+                d: o.detail.get("peer_values", {})
+                for (d, y), o in ingested.items()
+                if y == year and o.status != FAILED
+            }
             needed = set()
             for (d, y), o in ingested.items():
                 if y == year and o.status == USABLE:
@@ -102,7 +129,9 @@ class Batch:
             missing = sorted(needed - set(values))
             if missing and specs:
                 read = read_peer_values(self.settings, year, missing, list(specs.values()))
-                values.update({d: {iid: (v.value, v.reason) for iid, v in vals.items()} for d, vals in read.items()})
+                values.update(
+                    {d: {iid: (v.value, v.reason) for iid, v in vals.items()} for d, vals in read.items()}
+                )
             out[year] = values
         return out
 
@@ -110,10 +139,14 @@ class Batch:
         ingested = ingested if ingested is not None else self.result.ingest
         values = self.peer_values(ingested)
         usable = [o for o in ingested.values() if o.status == USABLE]
-        jobs = [(o.department, o.year, o.detail["quality"], values[o.year]) for o in usable]
-        chunks = [(self.settings.paths, c) for c in _chunks(jobs, self._pool.workers, cap=20)]
-        for _, outcomes in self._pool.map(score_chunk, chunks):
-            yield from self._emit(outcomes, self.result.score)
+        # Year by year: a year's follow-up and history read the results of the years before it.
+        for year in sorted({o.year for o in usable}):
+            jobs = [
+                (o.department, o.year, o.detail["quality"], values[o.year]) for o in usable if o.year == year
+            ]
+            chunks = [(self.settings.paths, c) for c in _chunks(jobs, self._pool.workers, cap=20)]
+            for _, outcomes in self._pool.map(score_chunk, chunks):
+                yield from self._emit(outcomes, self.result.score)
 
     def iter_render(self, scored: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Outcome]:
         scored = scored if scored is not None else self.result.score
@@ -121,6 +154,28 @@ class Batch:
         chunks = [(self.settings.paths, c) for c in _chunks(keys, self._pool.workers, cap=10)]
         for _, outcomes in self._pool.map(render_chunk, chunks):
             yield from self._emit(outcomes, self.result.render)
+
+    def later_years(self) -> list[tuple[str, int]]:
+        """Partitions outside this batch that read results it wrote: later years of its departments."""
+        first: dict[str, int] = {}
+        for department, year in self.partitions:
+            first[department] = min(year, first.get(department, year))
+        inside = set(self.partitions)
+        return [
+            (d, y)
+            for d, start in sorted(first.items())
+            for y in self.settings.department_years(d)
+            if y > start
+            and (d, y) not in inside
+            and (self.settings.report_folder(d, y) / "result.json").exists()
+        ]
+
+    def iter_refresh(self) -> Iterator[Outcome]:
+        """Refresh the later years whose earlier results changed (phases.refresh_chunk)."""
+        todo = self.later_years()
+        chunks = [(self.settings.paths, c) for c in _chunks(todo, self._pool.workers, cap=10)]
+        for _, outcomes in self._pool.map(refresh_chunk, chunks):
+            yield from self._emit(outcomes, self.result.refresh)
 
     def write_summaries(self, years: list[int]) -> dict[int, str]:
         """Rewrite each year's province summary from every result.json present."""
@@ -140,7 +195,10 @@ class Batch:
             pass
         for _ in self.iter_render():
             pass
-        self.write_summaries(sorted({y for _, y in self.partitions}))
+        for _ in self.iter_refresh():
+            pass
+        years = {y for _, y in self.partitions} | {y for _, y in self.result.refresh}
+        self.write_summaries(sorted(years))
         return self.result
 
 

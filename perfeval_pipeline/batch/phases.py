@@ -9,7 +9,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from perfeval_pipeline.catalog import EVIDENCE, FINDINGS, INDICATOR_VALUES, LEVELS, PEER_BENCHMARKS, RECTIFICATION, SCORES
+from perfeval_pipeline.catalog import (
+    EVIDENCE,
+    FINDINGS,
+    INDICATOR_VALUES,
+    LEVELS,
+    PEER_BENCHMARKS,
+    RECTIFICATION,
+    SCORES,
+)
 from perfeval_pipeline.config.settings import Paths, Settings, load_settings
 from perfeval_pipeline.feeds.files import safe_text
 from perfeval_pipeline.store import Store
@@ -44,7 +52,9 @@ class Outcome:
 def failure_reason(exc: BaseException) -> str:
     """Short, safe and located: the exception type, its message without file content, and where."""
     frames = traceback.extract_tb(exc.__traceback__)
-    here = next((f for f in reversed(frames) if "perfeval_pipeline" in f.filename), frames[-1] if frames else None)
+    here = next(
+        (f for f in reversed(frames) if "perfeval_pipeline" in f.filename), frames[-1] if frames else None
+    )
     where = f" at {here.filename.split('perfeval_pipeline/')[-1]}:{here.lineno} ({here.name})" if here else ""
     return f"{type(exc).__name__}: {safe_text(exc, 300)}{where}"
 
@@ -60,18 +70,35 @@ def _clear_derived(store: Store, department: str, year: int) -> None:
         store.delete(dataset, department, year)
 
 
-def _failed(settings: Settings, store: Store, department: str, year: int, phase: str, exc: BaseException, started: float) -> Outcome:
+def _failed(
+    settings: Settings,
+    store: Store,
+    department: str,
+    year: int,
+    phase: str,
+    exc: BaseException,
+    started: float,
+) -> Outcome:
     from perfeval_pipeline.findings.stage import write_not_evaluated
 
     reason = failure_reason(exc)
-    log.error("%s %s failed in %s: %s\n%s", department, year, phase, reason, "".join(traceback.format_exception(exc)))
+    log.error(
+        "%s %s failed in %s: %s\n%s",
+        department,
+        year,
+        phase,
+        reason,
+        "".join(traceback.format_exception(exc)),
+    )
     try:
         with store.partition_lock(department, year):
             _clear_derived(store, department, year)
             write_not_evaluated(settings, department, year, FAILED, [f"{phase}: {reason}"])
     except Exception:  # noqa: BLE001 - the outcome below still says failed
         log.exception("could not write the failed result of %s %s", department, year)
-    return Outcome(department, year, phase, FAILED, [f"{phase}: {reason}"], seconds=time.perf_counter() - started)
+    return Outcome(
+        department, year, phase, FAILED, [f"{phase}: {reason}"], seconds=time.perf_counter() - started
+    )
 
 
 def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list[str]) -> list[Outcome]:
@@ -120,7 +147,17 @@ def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list
             detail["peer_values"] = {
                 iid: (v.value, v.reason) for iid, v in peer_values_from(settings, pq, specs).items()
             }
-            out.append(Outcome(department, year, "ingest", status, list(pq.blocked_reasons), detail, per_partition + time.perf_counter() - t0))
+            out.append(
+                Outcome(
+                    department,
+                    year,
+                    "ingest",
+                    status,
+                    list(pq.blocked_reasons),
+                    detail,
+                    per_partition + time.perf_counter() - t0,
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - one partition's failure is its own
             out.append(_failed(settings, store, department, year, "ingest", exc, t0))
     return out
@@ -138,7 +175,9 @@ def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[O
     for department, year, quality, values in jobs:
         t0 = time.perf_counter()
         try:
-            peer_values = {d: {iid: PeerValue(d, v, r) for iid, (v, r) in vals.items()} for d, vals in values.items()}
+            peer_values = {
+                d: {iid: PeerValue(d, v, r) for iid, (v, r) in vals.items()} for d, vals in values.items()
+            }
             benchmarks = benchmarks_for(settings, department, peer_values)
             with store.partition_lock(department, year):
                 store_benchmarks(store, department, year, benchmarks)
@@ -150,7 +189,9 @@ def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[O
                 "max_points": card.max_points,
                 "levels": card.level1,
                 "deductions": [
-                    {"id": s.id, "deduction": s.deduction, "reason": s.deduction_reason} for s in card.indicators if s.deduction > 0
+                    {"id": s.id, "deduction": s.deduction, "reason": s.deduction_reason}
+                    for s in card.indicators
+                    if s.deduction > 0
                 ],
                 "benchmarks": result["peer_benchmarks"],
                 "problems": [
@@ -192,6 +233,57 @@ def render_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcom
             out.append(Outcome(department, year, "render", "rendered", [], detail, time.perf_counter() - t0))
         except Exception as exc:  # noqa: BLE001
             out.append(_failed(settings, store, department, year, "render", exc, t0))
+    return out
+
+
+def refresh_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcome]:
+    """Later years of departments this run evaluated: where an evaluated result was composed from
+    other earlier results than those now on disk (its follow-up of last year, its 历年得分 history),
+    compose its findings again from its stored indicators and scores and re-render its form, so
+    that what is on disk does not depend on the order the years were evaluated in."""
+    import json
+
+    from perfeval_pipeline.catalog import RESULT
+    from perfeval_pipeline.findings.rectification import earlier_years_digest
+    from perfeval_pipeline.findings.stage import run_findings
+    from perfeval_pipeline.indicators.peers import load_benchmarks
+    from perfeval_pipeline.lineage.manifest import write_manifest
+    from perfeval_pipeline.render.stage import render_partition
+
+    settings, store = _context(paths)
+    out = []
+    for department, year in partitions:
+        t0 = time.perf_counter()
+        try:
+            with store.partition_lock(department, year):
+                path = settings.report_folder(department, year) / RESULT.name
+                result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+                if result.get("status") != "evaluated" or result.get(
+                    "earlier_years_digest"
+                ) == earlier_years_digest(settings, department, year):
+                    continue
+                result = run_findings(
+                    settings,
+                    store,
+                    department,
+                    year,
+                    result["quality"],
+                    load_benchmarks(store, department, year),
+                )
+                form = render_partition(settings, store, department, year)
+                manifest = write_manifest(settings, store, department, year)
+            detail = {
+                "docx": str(form.docx),
+                "xlsx": str(form.xlsx),
+                "manifest": str(manifest),
+                "seconds": form.seconds,
+                "total": result["total_score"],
+                "grade": result["grade"],
+                "rectification": result["rectification"]["reason"] or "上年问题已跟踪",
+            }
+            out.append(Outcome(department, year, "refresh", "rendered", [], detail, time.perf_counter() - t0))
+        except Exception as exc:  # noqa: BLE001
+            out.append(_failed(settings, store, department, year, "refresh", exc, t0))
     return out
 
 

@@ -26,7 +26,7 @@ def nearest(name: str, choices: Iterable[str]) -> str | None:
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """"; did you mean 'x'?" or ", valid: a, b, c" when nothing is close."""
+    """ "; did you mean 'x'?" or ", valid: a, b, c" when nothing is close."""
     choices = sorted({str(c) for c in choices})
     guess = nearest(name, choices)
     if guess:

@@ -49,7 +49,9 @@ class Paths:
         env = os.environ.get
         root = Path(root or env("PERFEVAL_HOME") or package_root()).resolve()
         config_dir = Path(config_dir or env("PERFEVAL_CONFIG") or root / "assets_config").resolve()
-        pipeline = parse_model(PipelineConfig, load_yaml(config_dir / "pipeline.yaml"), str(config_dir / "pipeline.yaml"))
+        pipeline = parse_model(
+            PipelineConfig, load_yaml(config_dir / "pipeline.yaml"), str(config_dir / "pipeline.yaml")
+        )
 
         def place(given, var: str, default: str) -> Path:
             p = Path(given or env(var) or default)
@@ -128,7 +130,9 @@ class Settings:
     @cached_property
     def partitions(self) -> tuple[tuple[str, int], ...]:
         """Every (department, year) that exists: a department only for the years it is configured for."""
-        return tuple((d, y) for y in self.years for d in sorted(self.departments) if y in self.department_years(d))
+        return tuple(
+            (d, y) for y in self.years for d in sorted(self.departments) if y in self.department_years(d)
+        )
 
     def framework_of(self, department: str):
         return self.frameworks[self.department(department).framework]
@@ -169,29 +173,43 @@ def _check(settings_parts: dict, config_dir: Path) -> None:
     for code, dept in depts.departments.items():
         if not DEPARTMENT_CODE.fullmatch(code):
             raise ConfigError(
-                f"{src}: departments.{code}: code must match {DEPARTMENT_CODE.pattern} "
+                f"{src}: departments.{code}: code {code!r} must match {DEPARTMENT_CODE.pattern} "
                 "(lower-case letters, digits and '-'; it names folders and partitions)"
             )
         for group in dept.peer_groups:
             if group not in depts.peer_groups:
-                raise ConfigError(f"{src}: departments.{code}.peer_groups: unknown group {group!r}{did_you_mean(group, depts.peer_groups)}")
+                raise ConfigError(
+                    f"{src}: departments.{code}.peer_groups: unknown group {group!r}{did_you_mean(group, depts.peer_groups)}"
+                )
         extra = [y for y in dept.years if y not in pipeline.years]
         if extra:
-            raise ConfigError(f"{src}: departments.{code}.years: {extra} not in pipeline.yaml years {list(pipeline.years)}")
+            raise ConfigError(
+                f"{src}: departments.{code}.years: {extra} not in pipeline.yaml years {list(pipeline.years)}"
+            )
     for group, members in depts.peer_groups.items():
         for m in members:
             if m not in depts.departments:
-                raise ConfigError(f"{src}: peer_groups.{group}: unknown department {m!r}{did_you_mean(m, depts.departments)}")
+                raise ConfigError(
+                    f"{src}: peer_groups.{group}: unknown department {m!r}{did_you_mean(m, depts.departments)}"
+                )
+
+
+def fingerprint(folder: Path) -> tuple:
+    """Names, sizes and modification times of every file under a folder: cached settings are
+    reloaded when a config file changes."""
+    return tuple(
+        sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file())
+    )
 
 
 @cache
-def _load(paths: Paths) -> Settings:
+def _load_config(cfg: Path, stamp: tuple) -> dict:
+    """Everything under assets_config/, typed and cross-checked; cached per folder and file state."""
     from perfeval_pipeline.feeds.contracts import load_contracts
     from perfeval_pipeline.findings.config import check_findings, load_findings
     from perfeval_pipeline.indicators.framework import check_references, load_framework
     from perfeval_pipeline.indicators.views import view_columns
 
-    cfg = paths.config_dir
     pipeline = parse_model(PipelineConfig, load_yaml(cfg / "pipeline.yaml"), str(cfg / "pipeline.yaml"))
     depts = parse_model(DepartmentsConfig, load_yaml(cfg / "departments.yaml"), str(cfg / "departments.yaml"))
     grades = parse_model(GradesConfig, load_yaml(cfg / "grades.yaml"), str(cfg / "grades.yaml"))
@@ -205,33 +223,30 @@ def _load(paths: Paths) -> Settings:
         if name in frameworks:
             continue
         try:
-            framework = load_framework(cfg / "frameworks", name)
+            framework = load_framework(cfg / "frameworks", name, stamp)
         except ConfigError as exc:
             raise ConfigError(f"{exc} (framework of department {code})") from None
-        check_references(framework, tables, str(cfg / "frameworks" / f"{name}.yaml"))
+        check_references(framework, tables, cfg / "frameworks")
         frameworks[name] = framework
-        findings[name] = load_findings(cfg / "findings", framework)
+        findings[name] = load_findings(cfg / "findings", framework, stamp)
         check_findings(findings[name], framework)
-    return Settings(
-        paths=paths,
-        pipeline=pipeline,
-        departments=departments,
-        peer_groups={g: tuple(m) for g, m in depts.peer_groups.items()},
-        grades=grades,
-        contracts=contracts,
-        frameworks=frameworks,
-        findings=findings,
-    )
+    return {
+        "pipeline": pipeline,
+        "departments": departments,
+        "peer_groups": {g: tuple(m) for g, m in depts.peer_groups.items()},
+        "grades": grades,
+        "contracts": contracts,
+        "frameworks": frameworks,
+        "findings": findings,
+    }
 
 
 def load_settings(paths: Paths | None = None, **overrides) -> Settings:
     """Settings for `paths` (default: resolved from the environment, see Paths.resolve)."""
-    return _load(paths or Paths.resolve(**overrides))
+    paths = paths or Paths.resolve(**overrides)
+    return Settings(paths=paths, **_load_config(paths.config_dir, fingerprint(paths.config_dir)))
 
 
 def clear_cache() -> None:
     """Forget loaded settings (tests that edit config files)."""
-    from perfeval_pipeline.indicators.framework import _load as framework_cache
-
-    _load.cache_clear()
-    framework_cache.cache_clear()
+    _load_config.cache_clear()

@@ -44,18 +44,27 @@ def _status_date(rng: np.random.Generator, status: str, acquired: date, year: in
     return random_dates(rng, date(year, 1, 5), date(year, 12, 20), 1)[0].item()
 
 
+def _catalog(p: PartitionParams) -> tuple[tuple, np.ndarray]:
+    """The asset catalogue of the partition and its draw weights (cheap kit common, cars rare)."""
+    if p.assets.catalog is None:
+        return ASSETS, _CATALOG_WEIGHT
+    catalog = p.assets.catalog
+    return catalog, np.array([3 if v < 10_000 else 1 if v < 50_000 else 0.2 for *_, v, _q in catalog])
+
+
 def _unit_cards(rng: np.random.Generator, p: PartitionParams, code: str, custodians: list[str]) -> list[dict]:
+    catalog, weight = _catalog(p)
     cards = []
     for status, total in p.assets.units[code].values.items():
         if total <= 0:
             continue
         n = max(1, round(total / p.assets.average_value))
-        picks = rng.choice(len(ASSETS), size=n, p=_CATALOG_WEIGHT / _CATALOG_WEIGHT.sum())
-        typical = np.array([ASSETS[i][3] for i in picks]) * rng.uniform(0.7, 1.3, n)
+        picks = rng.choice(len(catalog), size=n, p=weight / weight.sum())
+        typical = np.array([catalog[i][3] for i in picks]) * rng.uniform(0.7, 1.3, n)
         values = split_exact(total, typical, YUAN)
         lo, hi = _ACQUIRED_YEARS_AGO[status]
         for i, value in zip(picks, values, strict=True):
-            category, name, specs, _typical, max_qty = ASSETS[i]
+            category, name, specs, _typical, max_qty = catalog[i]
             acquired = random_dates(rng, date(p.year - hi, 1, 1), date(p.year - lo, 12, 1), 1)[0].item()
             cards.append(
                 {
@@ -93,7 +102,7 @@ def assets(p: PartitionParams, dept: Department, rng: np.random.Generator) -> pd
     frame = pd.DataFrame(rows)
     lent, disposed = frame.status == "出借", frame.status == "已处置"
     frame.loc[lent, "lending_approval_ref"] = [
-        f"{abbr}政数字〔{p.year}〕{n}号" for n in rng.integers(1, 60, int(lent.sum()))
+        f"{abbr}{p.assets.doc_word}〔{p.year}〕{n}号" for n in rng.integers(1, 60, int(lent.sum()))
     ]
     frame.loc[disposed, "disposal_approval_ref"] = [
         f"{abbr}财资〔{p.year}〕{n}号" for n in rng.integers(1, 90, int(disposed.sum()))

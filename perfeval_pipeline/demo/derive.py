@@ -216,10 +216,20 @@ def _targets(rng: np.random.Generator) -> tuple[Target, ...]:
         ("产出指标", "质量指标", "数据更新及时率", "≥", int(rng.choice([90, 95, 100])), "%"),
         *(("产出指标", "时效指标", name, "≥", 100, "%") for name, i in timeliness if i not in vague),
         ("产出指标", "成本指标", "“三公”经费控制率", "≤", 100, "%"),
-        ("效益指标", "社会效益指标", "“惠企通”兑现惠企政策的企业覆盖率", "≥", int(rng.choice([70, 80, 85, 90])), "%"),
+        (
+            "效益指标",
+            "社会效益指标",
+            "“惠企通”兑现惠企政策的企业覆盖率",
+            "≥",
+            int(rng.choice([70, 80, 85, 90])),
+            "%",
+        ),
         ("满意度指标", "服务对象满意度指标", "服务对象满意度", "≥", int(rng.choice([85, 90, 95])), "%"),
     ]
-    out = [Target(l1, l2, name, c, str(v), unit, _actual(rng, v, c, unit == "%")) for l1, l2, name, c, v, unit in rows]
+    out = [
+        Target(l1, l2, name, c, str(v), unit, _actual(rng, v, c, unit == "%"))
+        for l1, l2, name, c, v, unit in rows
+    ]
     out[5:5] = [
         Target("产出指标", "时效指标", name, "=", "及时", "", "及时" if rng.random() < 0.9 else "未及时")
         for name, i in timeliness

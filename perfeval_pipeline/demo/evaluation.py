@@ -88,7 +88,10 @@ def build(p: PartitionParams, dept: Department, rng: np.random.Generator) -> dic
             for s in ev.service_stats
         ]
     )
-    windows = pd.DataFrame([{"window": w.name, "staff": w.staff, "handled": w.handled} for w in ev.windows])
+    windows = pd.DataFrame(
+        [{"window": w.name, "staff": w.staff, "handled": w.handled} for w in ev.windows],
+        columns=["window", "staff", "handled"],
+    )
     checklist = pd.DataFrame(ev.policy_checklist, columns=["policy", "part", "present"])
     workpaper = pd.DataFrame(
         [

@@ -94,7 +94,12 @@ def budget_lines(p: PartitionParams, dept: Department, rng: np.random.Generator)
 
 
 def _line_vouchers(
-    rng: np.random.Generator, line: pd.Series, year: int, voucher_size: int, city: str
+    rng: np.random.Generator,
+    line: pd.Series,
+    year: int,
+    voucher_size: int,
+    city: str,
+    payees: tuple[str, ...] = PROJECT_PAYEES,
 ) -> list[dict]:
     final, item = int(line.final_amount), line["item"]
     if final <= 0:
@@ -108,7 +113,7 @@ def _line_vouchers(
         start = date(year, 6, 1) if line.economic_class == "资本性支出" else date(year, 1, 5)
         dates = sorted(random_dates(rng, start, date(year, 12, 28), n).tolist())
     # Project lines pay one contractor: "支付<项目>费用（<月>月）".
-    texts = VOUCHER_TEXTS.get(item) or ((f"支付{item}费用（{{m}}月）", str(rng.choice(PROJECT_PAYEES))),)
+    texts = VOUCHER_TEXTS.get(item) or ((f"支付{item}费用（{{m}}月）", str(rng.choice(payees))),)
     picks = rng.integers(0, len(texts), len(dates))
     return [
         {
@@ -127,10 +132,11 @@ def ledger(
     p: PartitionParams, dept: Department, lines: pd.DataFrame, rng: np.random.Generator
 ) -> pd.DataFrame:
     city = dept.city.removesuffix("市")
+    payees = p.financial.project_payees or PROJECT_PAYEES
     rows = [
         v
         for _, line in lines.iterrows()
-        for v in _line_vouchers(rng, line, p.year, p.financial.voucher_size, city)
+        for v in _line_vouchers(rng, line, p.year, p.financial.voucher_size, city, payees)
     ]
     frame = pd.DataFrame(rows)
     if p.financial.flagged_voucher:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from perfeval_pipeline.config import Department, Paths, Settings, load_settings
-from perfeval_pipeline.demo import assets, evaluation, financial, hotline, transactions
+from perfeval_pipeline.demo import assets, evaluation, financial, hotline, transactions, transport
 from perfeval_pipeline.demo.common import partition_rng
 from perfeval_pipeline.demo.defects import plant_defects
 from perfeval_pipeline.demo.derive import derive_params
@@ -31,24 +31,38 @@ BUILDERS: dict[str, Builder] = {
     "transactions": transactions.build,
     "evaluation": evaluation.build,
 }
+# Builders that differ for 交通运输 departments (framework jtys); the other feeds share the builders above.
+TRANSPORT_BUILDERS: dict[str, Builder] = {"transactions": transport.build_transactions}
 CSV_FEEDS = {"hotline"}  # 25万 rows: a CSV, as 12345 systems export it
 # Tables longer than this land as {feed}.{table}.csv beside the workbook: openpyxl writes ~30k cells/s.
 BIG_TABLE_ROWS = 5000
 
 
 def partition_params(dept: Department, year: int) -> PartitionParams:
+    if dept.framework == transport.FRAMEWORK:
+        return transport.derive_params(dept, year)
     return seed_params(dept) if (dept.code, year) == SEED_PARTITION else derive_params(dept, year)
 
 
-def export_cells(settings: Settings, dept: Department, year: int, feed: str, params: PartitionParams) -> dict[str, pd.DataFrame]:
+def builder(dept: Department, feed: str) -> Builder:
+    if dept.framework == transport.FRAMEWORK:
+        return TRANSPORT_BUILDERS.get(feed, BUILDERS[feed])
+    return BUILDERS[feed]
+
+
+def export_cells(
+    settings: Settings, dept: Department, year: int, feed: str, params: PartitionParams
+) -> dict[str, pd.DataFrame]:
     """A feed's export cells per table (canonical column names), planted defects included."""
     contract = settings.contracts[feed]
-    tables = BUILDERS[feed](params, dept, partition_rng(dept.code, year, feed))
+    tables = builder(dept, feed)(params, dept, partition_rng(dept.code, year, feed))
     cells = {name: format_table(frame, contract.tables[name], params.style) for name, frame in tables.items()}
     return plant_defects(dept.code, year, feed, cells)
 
 
-def write_feed(settings: Settings, folder: Path, dept: Department, year: int, feed: str, params: PartitionParams) -> list[Path]:
+def write_feed(
+    settings: Settings, folder: Path, dept: Department, year: int, feed: str, params: PartitionParams
+) -> list[Path]:
     """One feed's files: a workbook with a sheet per table, big tables as {feed}.{table}.csv beside it."""
     contract = settings.contracts[feed]
     cells = export_cells(settings, dept, year, feed, params)
@@ -124,7 +138,8 @@ def generate_demo(
         # spawn, not fork: the caller may be a threaded process (Dagster); workers re-read the config.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {
-                pool.submit(_write_timed, settings.paths, landing_dir, code, year): (code, year) for code, year in todo
+                pool.submit(_write_timed, settings.paths, landing_dir, code, year): (code, year)
+                for code, year in todo
             }
             for future in as_completed(futures):
                 code, year = futures[future]

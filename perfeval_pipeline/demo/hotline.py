@@ -18,9 +18,9 @@ DAY = 86_400
 SATISFACTION = np.array(["满意", "基本满意", "不满意", "未评价"], dtype=object)
 
 
-def ticket_ids(department: str, year: int, n: int) -> pd.Series:
-    """'JDZ20230000001'…: the city prefix, the year and a sequence in order of receipt."""
-    prefix = department.split("-")[0].upper() + str(year)
+def ticket_ids(department: str, year: int, n: int, id_prefix: str | None = None) -> pd.Series:
+    """'JDZ20230000001'…: the city prefix (or `id_prefix`), the year and a sequence in order of receipt."""
+    prefix = (id_prefix or department.split("-")[0].upper()) + str(year)
     return prefix + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(7)
 
 
@@ -56,7 +56,7 @@ def build(p: PartitionParams, dept: Department, rng: np.random.Generator) -> dic
     workload = rng.dirichlet(np.full(len(units), 2.0))  # some bureaus get far more calls than others
     tickets = pd.DataFrame(
         {
-            "ticket_id": ticket_ids(p.department, p.year, n),
+            "ticket_id": ticket_ids(p.department, p.year, n, hp.id_prefix),
             "received_at": received,
             "deadline_at": deadline,
             "closed_at": closed,

@@ -69,6 +69,8 @@ class FinancialParams:
     # Summary of a voucher the evaluator flagged (e.g. 绩效评价服务费), posted on the 本级's audit line.
     flagged_voucher: str | None = None
     voucher_size: int = 2_500_000  # typical voucher in cents; sets the ledger's row count
+    # Payees of project-line vouchers ({city} is filled in); None: the 政务服务 contractors.
+    project_payees: tuple[str, ...] | None = None
 
 
 # ---------------------------------------------------------------- asset register
@@ -96,6 +98,9 @@ class AssetParams:
     defects: AssetDefects
     stocktake_share: float = 0.7
     average_value: int = 900_000  # cents per asset card
+    # (category, name, spec models, typical value in 元, max quantity) rows; None: catalog.ASSETS.
+    catalog: tuple[tuple[str, str, tuple[str, ...], int, int], ...] | None = None
+    doc_word: str = "政数字"  # the department's 发文字号 word in approval references
 
 
 # ---------------------------------------------------------------- hotline
@@ -108,6 +113,8 @@ class HotlineParams:
     satisfaction: tuple[float, float, float, float]  # 满意, 基本满意, 不满意, 未评价
     callback_share: float
     handling_units: tuple[str, ...]
+    # Ticket numbers start with this and the year; None: the department code's city prefix.
+    id_prefix: str | None = None
 
 
 # ---------------------------------------------------------------- transactions
@@ -127,6 +134,8 @@ class TransactionParams:
     procurement: dict[str, Procurement]
     intermediary_owners: int
     intermediary_projects: int
+    # Procurement project names per budget unit code; None: by unit kind (catalog).
+    procurement_projects: dict[str, tuple[str, ...]] | None = None
 
 
 # ---------------------------------------------------------------- evaluation

@@ -40,7 +40,13 @@ _PROCUREMENT_PROJECTS = {
 }
 _METHODS = ("公开招标", "竞争性磋商", "询价", "单一来源", "框架协议采购")
 # The channels an evaluator checks for complaints: the center's own, then other units'.
-_CHANNELS = (("投诉箱", "本单位"), ("交易平台", "本单位"), ("市重点办", "相关单位"), ("市招标办", "相关单位"), ("市采购办", "相关单位"))
+_CHANNELS = (
+    ("投诉箱", "本单位"),
+    ("交易平台", "本单位"),
+    ("市重点办", "相关单位"),
+    ("市招标办", "相关单位"),
+    ("市采购办", "相关单位"),
+)
 _OWNER_PREFIX = (
     "昌南",
     "瓷都",
@@ -112,7 +118,8 @@ def procurement(p: PartitionParams, dept: Department, rng: np.random.Generator) 
             contracts = budgets + split_exact(
                 spec.contract - spec.budget, budgets * rng.uniform(0.2, 1.8, spec.rows), YUAN
             )
-        names = _PROCUREMENT_PROJECTS[unit_kind(unit)]
+        named = p.transactions.procurement_projects
+        names = named[unit.code] if named is not None else _PROCUREMENT_PROJECTS[unit_kind(unit)]
         dates = np.sort(random_dates(rng, date(p.year, 2, 1), date(p.year, 11, 30), spec.rows))
         for k in range(spec.rows):
             rows.append(

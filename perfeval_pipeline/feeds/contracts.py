@@ -82,7 +82,9 @@ class TableContract(Strict):
         for rule in self.rules:
             for col in (rule.left, rule.right):
                 if col not in self.columns:
-                    raise ValueError(f"rule {rule.reason!r} names unknown column {col!r}{did_you_mean(col, self.columns)}")
+                    raise ValueError(
+                        f"rule {rule.reason!r} names unknown column {col!r}{did_you_mean(col, self.columns)}"
+                    )
         return self
 
     @property

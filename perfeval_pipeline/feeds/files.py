@@ -138,7 +138,9 @@ def scan_folder(folder: Path, landing_root: Path, feeds: set[str]) -> FolderScan
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             scan.issues.append(
-                StructuralIssue(rel, "is a symbolic link to a file outside the landing folder: refused", code="symlink")
+                StructuralIssue(
+                    rel, "is a symbolic link to a file outside the landing folder: refused", code="symlink"
+                )
             )
             continue
         if not path.is_file():
@@ -155,7 +157,9 @@ def _zip_issue(rel: str, data: bytes, limits: LimitsConfig) -> StructuralIssue |
     except (zipfile.BadZipFile, OSError, ValueError):
         return StructuralIssue(rel, "is not a valid xlsx workbook (not a zip package)", code="unreadable")
     if len(infos) > 10_000:
-        return StructuralIssue(rel, f"has {len(infos)} parts inside: refused as a possible zip bomb", code="zip_bomb")
+        return StructuralIssue(
+            rel, f"has {len(infos)} parts inside: refused as a possible zip bomb", code="zip_bomb"
+        )
     total = sum(i.file_size for i in infos)
     if total > limits.xlsx_max_uncompressed_mb * MB:
         return StructuralIssue(
@@ -197,6 +201,8 @@ def read_landing_file(
         if issue:
             return None, issue
     return (
-        LandingFile(path, rel, feed, table, data, hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns),
+        LandingFile(
+            path, rel, feed, table, data, hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns
+        ),
         None,
     )

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import io
 import re
-from functools import cache
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cache
 
 import duckdb
 import numpy as np
@@ -80,9 +81,13 @@ class SheetRows:
     reported: list[tuple[int, str]] = field(default_factory=list)  # (row, why) rows not taken
 
     @classmethod
-    def from_rows(cls, file: LandingFile, sheet: str, rows: list[list[str]], numbers: list[int], reported=None) -> SheetRows:
+    def from_rows(
+        cls, file: LandingFile, sheet: str, rows: list[list[str]], numbers: list[int], reported=None
+    ) -> SheetRows:
         width = max((len(r) for r in rows), default=0)
-        columns = [pa.array([r[i] if i < len(r) else "" for r in rows], type=pa.string()) for i in range(width)]
+        columns = [
+            pa.array([r[i] if i < len(r) else "" for r in rows], type=pa.string()) for i in range(width)
+        ]
         return cls(file, sheet, columns, np.asarray(numbers, dtype="int64"), reported or [])
 
     def __len__(self) -> int:
@@ -206,34 +211,50 @@ def csv_rows(file: LandingFile, limits: LimitsConfig) -> SheetRows:
     are reported (located, not quoted); blank lines are dropped like blank spreadsheet rows."""
     import csv
 
+    csv.field_size_limit(2**31 - 1)  # a giant cell is flagged by typing, not a reason to refuse the file
     text = _decode(file.data)
-    head = list(csv.reader(io.StringIO("\n".join(text.split("\n", limits.header_search_rows + 2)[: limits.header_search_rows + 2]))))
+    head = list(
+        csv.reader(
+            io.StringIO(
+                "\n".join(text.split("\n", limits.header_search_rows + 2)[: limits.header_search_rows + 2])
+            )
+        )
+    )
     widths = [len(r) for r in head if any(c.strip() for c in r)]
     if not widths:
         return SheetRows(file, "", [], np.zeros(0, dtype="int64"))
-    width = max(widths)
+    # The header's width is the usual width of the first lines: title lines are narrower and a
+    # malformed line is the odd one out.
+    counts = Counter(w for w in widths if w > 1) or Counter(widths)
+    width = max(counts, key=lambda w: (counts[w], w))
     newlines = np.flatnonzero(np.frombuffer(file.data, np.uint8) == 10)
     longest = int(np.diff(newlines, prepend=-1).max(initial=0))
     reported: list[tuple[int, str]] = []
-    blank: list[int] = []
     unknown_line = False
 
     def invalid(row) -> str:
         nonlocal unknown_line
         if row.number is None:
             unknown_line = True
-        elif not row.text.strip():
-            blank.append(row.number)
         else:
-            reported.append((row.number, f"has {row.actual_columns} fields, the header has {row.expected_columns}"))
+            reported.append(
+                (row.number, f"has {row.actual_columns} fields, the header has {row.expected_columns}")
+            )
         return "skip"
 
     first_width = len(next(csv.reader(io.StringIO(text.split("\n", 1)[0]))))
     if first_width == width:
         table = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=max(MB_BLOCK, 2 * longest + 1024)),
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=invalid, newlines_in_values=False),
+            # One thread: pyarrow numbers the lines it skips only when it reads them in order.
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True,
+                block_size=max(MB_BLOCK, 2 * longest + 1024),
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(
+                ignore_empty_lines=False, invalid_row_handler=invalid, newlines_in_values=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(width)},
                 strings_can_be_null=False,
@@ -241,15 +262,26 @@ def csv_rows(file: LandingFile, limits: LimitsConfig) -> SheetRows:
             ),
         )
         if not unknown_line:
-            skipped = set(blank) | {n for n, _ in reported}
+            skipped = {n for n, _ in reported}
             total = table.num_rows + len(skipped)
             numbers = np.asarray([n for n in range(1, total + 1) if n not in skipped], dtype="int64")
             columns = [c.combine_chunks() for c in table.columns]
+            # Blank lines come back as rows of empty cells: dropped, like blank spreadsheet rows.
+            empty = np.ones(table.num_rows, dtype=bool)
+            for c in columns:
+                empty &= pc.equal(pc.utf8_trim_whitespace(c), "").to_numpy(zero_copy_only=False)
+            keep = np.flatnonzero(~empty)
+            if len(keep) < len(numbers):
+                columns = [c.take(pa.array(keep)) for c in columns]
+                numbers = numbers[keep]
             return SheetRows(file, "", columns, numbers, sorted(reported))
     # Title lines narrower than the header (or line numbers unknown): the csv module reads every line.
     rows = list(csv.reader(io.StringIO(text)))
     keep = [i for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    return SheetRows.from_rows(file, "", [rows[i] for i in keep], [i + 1 for i in keep])
+    short = [
+        (i + 1, f"has {len(rows[i])} fields, the header has {width}") for i in keep if len(rows[i]) != width
+    ]
+    return SheetRows.from_rows(file, "", [rows[i] for i in keep], [i + 1 for i in keep], short)
 
 
 MB_BLOCK = 1 << 20
@@ -301,12 +333,9 @@ def find_header(sheet: SheetRows, contract: TableContract, limits: LimitsConfig)
             width = max(len(upper), len(lower))
             upper = upper + [""] * (width - len(upper))
             lower = lower + [""] * (width - len(lower))
-            # A merged group label spans several columns: carry it right over the blanks.
-            filled, last = [], ""
-            for c in upper:
-                last = c if c.strip() else last
-                filled.append(last)
-            combined = [lo if header_name(lo, lookup)[0] else (up if not lo.strip() else lo) for up, lo in zip(filled, lower, strict=True)]
+            # A two-row header: a group label above (merged across its columns) and the names
+            # below; where the lower cell is blank the upper one names the column.
+            combined = [lo if lo.strip() else up for up, lo in zip(upper, lower, strict=True)]
             candidates.append((combined, i + 1))
         for cells, index in candidates:
             score = _score(cells, lookup)
@@ -326,7 +355,9 @@ def find_header(sheet: SheetRows, contract: TableContract, limits: LimitsConfig)
     data_width = len(sheet.columns)
     for col, cell in enumerate(cells + [""] * max(0, data_width - len(cells))):
         if not cell.strip():
-            sample = sheet.columns[col].slice(index + 1, 200) if col < data_width else pa.array([], pa.string())
+            sample = (
+                sheet.columns[col].slice(index + 1, 200) if col < data_width else pa.array([], pa.string())
+            )
             has_data = bool(pc.any(pc.not_equal(pc.utf8_trim_whitespace(sample), "")).as_py() or False)
             if has_data:
                 unmapped.append(f"column {column_letter(col)} (no header)")
@@ -353,7 +384,9 @@ def find_header(sheet: SheetRows, contract: TableContract, limits: LimitsConfig)
     return Header(sheet.numbers[index], index + 1, mapping, units, headers, unmapped)
 
 
-def to_raw_table(sheet: SheetRows, contract: TableContract, limits: LimitsConfig) -> tuple[RawTable | None, list[StructuralIssue]]:
+def to_raw_table(
+    sheet: SheetRows, contract: TableContract, limits: LimitsConfig
+) -> tuple[RawTable | None, list[StructuralIssue]]:
     found = find_header(sheet, contract, limits)
     if isinstance(found, StructuralIssue):
         return None, [found]
@@ -375,7 +408,11 @@ def to_raw_table(sheet: SheetRows, contract: TableContract, limits: LimitsConfig
     numbers = sheet.numbers[first:]
     columns = [c.slice(first) for c in sheet.columns]
     frame = pd.DataFrame(
-        {name: pd.Series(columns[i].to_pandas(), dtype="string") for i, name in header.mapping.items() if i < len(columns)},
+        {
+            name: pd.Series(columns[i].to_pandas(), dtype="string")
+            for i, name in header.mapping.items()
+            if i < len(columns)
+        },
         index=pd.RangeIndex(len(numbers)),
     )
     for name in header.mapping.values():
@@ -385,7 +422,12 @@ def to_raw_table(sheet: SheetRows, contract: TableContract, limits: LimitsConfig
     frame["_source_sheet"] = sheet.sheet
     frame["_source_row"] = numbers
     frame["_row_hash"] = row_hashes(columns) if len(numbers) else pd.Series([], dtype=object)
-    reported = [(n, why) for n, why in sheet.reported]
+    # Lines above the header (titles) are not data: only rows below it count as reported.
+    reported = [(n, why) for n, why in sheet.reported if n > header.row]
+    if reported and len(sheet.reported) != len(reported):
+        drop = {n for n, _ in reported}
+        keep = ~frame["_source_row"].isin(drop)
+        frame = frame.loc[keep].reset_index(drop=True)
     return RawTable(contract, frame, sheet.file, sheet.sheet, header, reported), issues
 
 
@@ -394,7 +436,9 @@ def _match_sheet(names: list[str], contract: TableContract) -> list[str]:
     return [s for s in names if normalize_header(s)[0].lower() in wanted]
 
 
-def read_feed(files: list[LandingFile], contract: FeedContract, limits: LimitsConfig, folder_rel: str) -> FeedRead:
+def read_feed(
+    files: list[LandingFile], contract: FeedContract, limits: LimitsConfig, folder_rel: str
+) -> FeedRead:
     """Read one feed of one department-year from its landing files. Never raises for bad data:
     problems are returned as structural issues naming file, sheet, row and column."""
     read = FeedRead(contract.feed, {}, [], list(files))

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from perfeval_pipeline.feeds.contracts import ColumnContract, TableContract
 from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, RawTable
-from perfeval_pipeline.numbers import clean_text, na_tokens, parse_cells
+from perfeval_pipeline.numbers import _array, clean_text, na_tokens, parse_cells
 
 PARSE_ERRORS = "_parse_errors"
 TOTAL_ROW = "_total_row"
@@ -53,7 +53,7 @@ TYPE_WORDS = {
 
 
 def _arrow(raw: pd.Series) -> pa.Array:
-    return pa.array(raw.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    return pc.fill_null(_array(raw), "")
 
 
 def parse_dates(text: pa.Array, timezone: str = "Asia/Shanghai") -> pd.Series:
@@ -69,9 +69,13 @@ def parse_dates(text: pa.Array, timezone: str = "Asia/Shanghai") -> pd.Series:
         zoned = part.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False)
         if zoned.any():
             parsed = pd.to_datetime(part[zoned], format="ISO8601", errors="coerce", utc=True)
-            out.loc[parsed.index] = parsed.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+            out.loc[parsed.index] = (
+                parsed.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+            )
         if (~zoned).any():
-            out.loc[part[~zoned].index] = pd.to_datetime(part[~zoned], format="ISO8601", errors="coerce").astype("datetime64[us]")
+            out.loc[part[~zoned].index] = pd.to_datetime(
+                part[~zoned], format="ISO8601", errors="coerce"
+            ).astype("datetime64[us]")
         todo &= ~iso
     for fmt in _DATE_FORMATS:
         if not todo.any():
@@ -104,12 +108,21 @@ def convert_column(
             return pd.Series(pc.if_else(whole, num, None).to_pandas(), dtype="Float64").astype("Int64")
         return pd.Series(num.to_pandas(), dtype="Float64")
     if col.type == "rate":
-        return pd.Series(parse_cells(text, "rate", percent_header=header_unit == "%").to_pandas(), dtype="Float64")
+        return pd.Series(
+            parse_cells(text, "rate", percent_header=header_unit == "%").to_pandas(), dtype="Float64"
+        )
     if col.type in ("date", "datetime"):
-        return parse_dates(pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFKC")), timezone)
+        ascii_only = pc.all(pc.string_is_ascii(text)).as_py()
+        return parse_dates(
+            pc.utf8_trim_whitespace(text if ascii_only else pc.utf8_normalize(text, "NFKC")), timezone
+        )
     if col.type == "bool":
         low = pc.utf8_lower(clean_text(text))
-        out = pc.if_else(pc.is_in(low, value_set=pa.array(TRUE_WORDS)), True, pc.if_else(pc.is_in(low, value_set=pa.array(FALSE_WORDS)), False, None))
+        out = pc.if_else(
+            pc.is_in(low, value_set=pa.array(TRUE_WORDS)),
+            True,
+            pc.if_else(pc.is_in(low, value_set=pa.array(FALSE_WORDS)), False, None),
+        )
         return pd.Series(out.to_pandas(), dtype="boolean")
     raise ValueError(f"unknown column type {col.type}")
 
@@ -132,17 +145,29 @@ def problems(text: pa.Array, typed: pd.Series, col: ColumnContract, max_chars: i
     return out
 
 
+def join_problems(found: list[pa.Array], n: int) -> pa.Array:
+    """Per row, every column's problem joined with '；' (null when none). Not with
+    binary_join_element_wise(null_handling='skip'): pyarrow 26 drops the all-null rows from its
+    output, which would move each problem onto another row."""
+    if not found:
+        return pa.nulls(n, pa.string())
+    joined = pc.binary_join_element_wise(*found, "；", null_handling="replace", null_replacement="")
+    joined = pc.replace_substring_regex(pc.replace_substring_regex(joined, "；{2,}", "；"), "^；|；$", "")
+    return pc.if_else(pc.equal(joined, ""), None, joined)
+
+
 def total_row_flags(raw: pd.DataFrame, contract: TableContract, labels: tuple[str, ...]) -> np.ndarray:
     """Rows whose text cells carry a totals label (合计, 小计, 总计…) alone: a summary line of the
     export, never a record."""
     flags = np.zeros(len(raw), dtype=bool)
     if not labels or not len(raw):
         return flags
-    pattern = "^(?:" + "|".join(r"\s*".join(map(re.escape, label)) for label in labels) + r")[:：]?$"
+    pattern = (
+        r"^\s*(?:" + "|".join(r"\s*".join(map(re.escape, label)) for label in labels) + r")\s*[:：]?\s*$"
+    )
     for name, col in contract.columns.items():
         if col.type == "string" and name in raw.columns:
-            text = clean_text(_arrow(raw[name]))
-            flags |= pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False)
+            flags |= pc.match_substring_regex(_arrow(raw[name]), pattern).to_numpy(zero_copy_only=False)
     return flags
 
 
@@ -170,8 +195,7 @@ def type_table(
     for c in SOURCE_COLUMNS:
         frame[c] = raw[c].to_numpy() if c in raw.columns else pd.Series(dtype=object)
     frame["_source_row"] = frame["_source_row"].astype("int32")
-    errors = pc.binary_join_element_wise(*found, "; ", null_handling="skip") if found else pa.nulls(n, pa.string())
-    errors = pc.if_else(pc.equal(errors, ""), None, errors) if found else errors
+    errors = join_problems(found, n)
     frame[PARSE_ERRORS] = pd.Series(errors.to_pandas(), index=raw.index, dtype="string")
     frame[TOTAL_ROW] = total_row_flags(raw, table.contract, total_labels)
     return frame.reset_index(drop=True)

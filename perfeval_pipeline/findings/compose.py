@@ -36,7 +36,11 @@ def chinese_number(i: int) -> str:
     if n <= 10:
         return CHINESE_NUMERALS[n - 1]
     tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else CHINESE_NUMERALS[tens - 1]) + "十" + (CHINESE_NUMERALS[ones - 1] if ones else "")
+    return (
+        ("" if tens == 1 else CHINESE_NUMERALS[tens - 1])
+        + "十"
+        + (CHINESE_NUMERALS[ones - 1] if ones else "")
+    )
 
 
 def group_number(i: int) -> str:
@@ -89,7 +93,19 @@ class DepartmentView:
 
 
 ITEMS_SHOWN = 5
-_SKIP = {"_source_file", "_source_sheet", "_source_row", "_row", "key", "gap", "numerator", "denominator", "completion", "comparator", "completion_note"}
+_SKIP = {
+    "_source_file",
+    "_source_sheet",
+    "_source_row",
+    "_row",
+    "key",
+    "gap",
+    "numerator",
+    "denominator",
+    "completion",
+    "comparator",
+    "completion_note",
+}
 
 
 def item_phrase(item: dict, kind: str) -> str:
@@ -101,7 +117,11 @@ def item_phrase(item: dict, kind: str) -> str:
         return f"{item['name']}{display(item['value'], kind)}"
     if "name" in item and "value" in item and "actual" in item:
         unit = item.get("unit") or ""
-        actual = f"实际{item['actual']}{unit if item['actual'] and unit not in str(item['actual']) else ''}" if item.get("actual") else "未填报实际完成值"
+        actual = (
+            f"实际{item['actual']}{unit if item['actual'] and unit not in str(item['actual']) else ''}"
+            if item.get("actual")
+            else "未填报实际完成值"
+        )
         return f"“{item['name']}”目标{item['value']}{unit}、{actual}"
     cells = [str(v) for k, v in item.items() if k not in _SKIP and v not in (None, "")]
     return "“" + "，".join(cells[:3]) + "”" if cells else ""
@@ -111,7 +131,8 @@ def items_text(indicator) -> str:
     items = list(indicator.items or [])
     phrases = [p for p in (item_phrase(it, indicator.display_kind) for it in items[:ITEMS_SHOWN]) if p]
     more = f"等{len(items)}项" if len(items) > ITEMS_SHOWN else ""
-    return "、".join(phrases) + more
+    # Phrases that list things themselves are separated by semicolons.
+    return ("；" if any("、" in p for p in phrases) else "、").join(phrases) + more
 
 
 def items_count(indicator) -> int:
@@ -124,6 +145,7 @@ def _environment(dept: Department) -> jinja2.Environment:
     env.filters["pct2"] = percent_fixed
     env.filters["wan"] = wan
     env.filters["pts"] = fmt_points
+    env.filters["pts2"] = lambda v: "—" if v is None else f"{v:.2f}"
     env.filters["fmt"] = display
     env.filters["unit_short"] = lambda code: dept.unit_name(code).removeprefix(dept.city)
     env.filters["unit_display"] = dept.unit_display_name
@@ -194,12 +216,22 @@ def build_context(
         )
         for s in scorecard.indicators
     }
-    rows = [] if workpaper is None else workpaper.astype(object).where(workpaper.notna(), None).to_dict("records")
+    rows = (
+        []
+        if workpaper is None
+        else workpaper.astype(object).where(workpaper.notna(), None).to_dict("records")
+    )
     wp: dict[str, list[dict]] = {}
     for rec in rows:
         wp.setdefault(str(rec.get("finding_code") or ""), []).append(rec)
-    rules_hit = {v.id: [it["rule"] for it in v.items] for v in indicators.values if v.items and "rule" in v.items[0]}
-    rule_rows = {v.id: SimpleNamespace(**{it["rule"]: it["rows"] for it in v.items}) for v in indicators.values if v.id in rules_hit}
+    rules_hit = {
+        v.id: [it["rule"] for it in v.items] for v in indicators.values if v.items and "rule" in v.items[0]
+    }
+    rule_rows = {
+        v.id: SimpleNamespace(**{it["rule"]: it["rows"] for it in v.items})
+        for v in indicators.values
+        if v.id in rules_hit
+    }
     profile = {**profile, "evaluation_date_text": _date_text(profile.get("evaluation_date"))}
     values = {
         "ind": SimpleNamespace(**ind),
@@ -233,7 +265,11 @@ class Fired:
 def _unit_keys(ctx: Context, indicator: str) -> list[str]:
     """Budget units an indicator's items name (per-unit findings carry the unit in their identity)."""
     value = getattr(ctx.values["ind"], indicator, None)
-    keys = [str(it["key"]) for it in (value.items if value else []) if isinstance(it, dict) and "key" in it and "name" in it]
+    keys = [
+        str(it["key"])
+        for it in (value.items if value else [])
+        if isinstance(it, dict) and "key" in it and "name" in it
+    ]
     return keys
 
 
@@ -264,7 +300,15 @@ def _workpaper_part(part: Part, ctx: Context, title: str, used: set[int]) -> lis
         text = str(row.get("finding") or "").strip()
         # The evaluator often starts with the item's own title: do not say it twice.
         text = text.removeprefix(title).lstrip("。；，：:;, ")
-        out.append(Fired(text, part.binding, [str(row.get("indicator_id"))], [str(row.get("record_id"))], [f"wp:{part.workpaper}"]))
+        out.append(
+            Fired(
+                text,
+                part.binding,
+                [str(row.get("indicator_id"))],
+                [str(row.get("record_id"))],
+                [f"wp:{part.workpaper}"],
+            )
+        )
     return out
 
 
@@ -328,7 +372,12 @@ def _generic_item(iid: str, ctx: Context) -> dict:
 def _generic_workpaper_item(row: dict, ctx: Context) -> dict:
     iid = str(row.get("indicator_id"))
     spec = ctx.framework.get(iid)
-    extra = {"i": getattr(ctx.values["ind"], iid), "s": getattr(ctx.values["sc"], iid), "spec": spec, "row": row}
+    extra = {
+        "i": getattr(ctx.values["ind"], iid),
+        "s": getattr(ctx.values["sc"], iid),
+        "spec": spec,
+        "row": row,
+    }
     title = ctx.render(ctx.config.generic.title["workpaper"], **extra)
     text = ctx.render(ctx.config.generic.text["workpaper"], **extra)
     code = str(row.get("finding_code") or row.get("record_id"))
@@ -362,7 +411,9 @@ def compose_problems(ctx: Context) -> tuple[list[dict], list[dict]]:
                 continue
             entry, fired = composed
             by_group[group.id].append(entry)
-            binds[group.id] |= {item.id} | {f.binding for f in fired} | {f.binding.split(":")[0] for f in fired}
+            binds[group.id] |= (
+                {item.id} | {f.binding for f in fired} | {f.binding.split(":")[0] for f in fired}
+            )
             mentioned |= {f.binding.split(":")[0] for f in fired if not f.binding.startswith("wp:")}
     # Every deduction at or above the threshold is mentioned; every workpaper row is stated.
     for spec in ctx.framework.indicators:
@@ -385,7 +436,9 @@ def compose_problems(ctx: Context) -> tuple[list[dict], list[dict]]:
         if not items:
             continue
         no = group_number(len(problems))
-        title = "，".join(_fragments(group.title, binds[group.id], ctx)) or "，".join(i["title"] for i in items[:2])
+        title = "，".join(_fragments(group.title, binds[group.id], ctx)) or "，".join(
+            i["title"] for i in items[:2]
+        )
         numbered = [{**it, "no": f"({k + 1})"} for k, it in enumerate(items)]
         problems.append({"no": no, "id": group.id, "title": title.rstrip("。"), "items": numbered})
         rec = _recommendation(group, items, binds[group.id], ctx)
@@ -400,7 +453,11 @@ def _recommendation(group, items: list[dict], fired: set[str], ctx: Context) -> 
     for it in items:
         if it["generic"] and it["rule_kind"] in ctx.config.generic.recommendation:
             spec = ctx.framework.get(it["indicator"])
-            text = ctx.render(ctx.config.generic.recommendation[it["rule_kind"]], spec=spec, i=getattr(ctx.values["ind"], spec.id))
+            text = ctx.render(
+                ctx.config.generic.recommendation[it["rule_kind"]],
+                spec=spec,
+                i=getattr(ctx.values["ind"], spec.id),
+            )
             if text and text not in sentences:
                 sentences.append(text)
     if not sentences:
@@ -421,7 +478,9 @@ def _recommendation(group, items: list[dict], fired: set[str], ctx: Context) -> 
 def compose_narrative(ctx: Context) -> dict:
     narrative = ctx.config.narrative
     return {
-        "basic_situation": join_sentences([ctx.render(narrative.basic_situation)]) if narrative.basic_situation else "",
+        "basic_situation": join_sentences([ctx.render(narrative.basic_situation)])
+        if narrative.basic_situation
+        else "",
         "performance": [join_sentences([ctx.render(p)]) for p in narrative.performance if ctx.render(p)],
         "cites": _cites(narrative.basic_situation, *narrative.performance),
     }

@@ -4,8 +4,9 @@ common one).
 
 How a form is composed from it (findings/compose.py):
 - A *part* is bound to an indicator (optionally one rule of a rule_hits indicator, and a `when`
-  condition) or to a workpaper finding code. An indicator part fires when the indicator's deduction
-  reaches `threshold`; a workpaper part fires for each workpaper row with that code.
+  condition) or to a workpaper finding code. An indicator part fires when its `when` holds (the
+  data condition its text states), or, without `when`, when the indicator's deduction reaches
+  `threshold`; a workpaper part fires for each workpaper row with that code.
 - An *item* (a numbered (1) entry) fires when any of its parts fires.
 - Every scored indicator whose deduction reaches `threshold` and that no fired part mentions gets a
   generic item from `generic` (one template per rule kind); every workpaper row that no part took
@@ -29,7 +30,7 @@ class Part(Strict):
     indicator: str | None = None
     rule: str | None = None  # a rule id of a rule_hits indicator
     workpaper: str | None = None  # a workpaper finding_code
-    when: str | None = None  # Jinja expression, on top of the deduction threshold
+    when: str | None = None  # Jinja expression; replaces the deduction threshold
     text: str = ""  # Jinja; empty for workpaper parts (the workpaper's own text is used)
 
     @pydantic.model_validator(mode="after")
@@ -133,14 +134,22 @@ def _findings_file(folder: Path, name: str) -> FindingsFile:
 
 
 @cache
-def _load(folder: Path, chain: tuple[str, ...]) -> FindingsConfig:
+def _load(folder: Path, chain: tuple[str, ...], stamp: tuple) -> FindingsConfig:
     """Merge the findings files of a framework's chain (most general first); a framework without
     a findings file of its own uses its parent's."""
     files = [(n, _findings_file(folder, n)) for n in reversed(chain) if (folder / f"{n}.yaml").exists()]
     if not files:
-        raise ConfigError(f"no findings file for framework {chain[0]} (looked for {[f'{n}.yaml' for n in chain]} in {folder})")
-    merged: dict = {"threshold": None, "rectification_section": False, "narrative": None, "generic": None, "groups": ()}
-    for name, f in files:
+        raise ConfigError(
+            f"no findings file for framework {chain[0]} (looked for {[f'{n}.yaml' for n in chain]} in {folder})"
+        )
+    merged: dict = {
+        "threshold": None,
+        "rectification_section": False,
+        "narrative": None,
+        "generic": None,
+        "groups": (),
+    }
+    for _, f in files:
         if f.threshold is not None:
             merged["threshold"] = f.threshold
         if f.rectification_section is not None:
@@ -168,8 +177,8 @@ def _load(folder: Path, chain: tuple[str, ...]) -> FindingsConfig:
     return FindingsConfig(framework=chain[0], chain=chain, **merged)
 
 
-def load_findings(folder: Path, framework) -> FindingsConfig:
-    return _load(Path(folder), tuple(framework.chain))
+def load_findings(folder: Path, framework, stamp: tuple = ()) -> FindingsConfig:
+    return _load(Path(folder), tuple(framework.chain), stamp)
 
 
 def check_findings(config: FindingsConfig, framework) -> None:
@@ -185,7 +194,9 @@ def check_findings(config: FindingsConfig, framework) -> None:
     for group in config.groups:
         for ind in group.covers:
             if ind != "*" and ind not in ids:
-                raise ConfigError(f"{source}: groups.{group.id}.covers: unknown indicator {ind!r}{did_you_mean(ind, ids)}")
+                raise ConfigError(
+                    f"{source}: groups.{group.id}.covers: unknown indicator {ind!r}{did_you_mean(ind, ids)}"
+                )
         for item in group.items:
             if item.id in item_ids:
                 raise ConfigError(f"{source}: groups.{group.id}.items: item id {item.id!r} repeats")
@@ -194,15 +205,17 @@ def check_findings(config: FindingsConfig, framework) -> None:
                 at = f"{source}: groups.{group.id}.items.{item.id}.parts[{i}]"
                 if part.indicator:
                     if part.indicator not in ids:
-                        raise ConfigError(f"{at}.indicator: unknown {part.indicator!r}{did_you_mean(part.indicator, ids)}")
+                        raise ConfigError(
+                            f"{at}.indicator: unknown {part.indicator!r}{did_you_mean(part.indicator, ids)}"
+                        )
                     if part.rule:
                         spec = framework.get(part.indicator)
                         rules = getattr(spec.measure, "rules", {})
                         if part.rule not in rules:
-                            raise ConfigError(f"{at}.rule: {part.indicator} has no rule {part.rule!r}{did_you_mean(part.rule, rules)}")
-    rule_binds = {
-        f"{s.id}:{r}" for s in framework.indicators for r in getattr(s.measure, "rules", {}) or {}
-    }
+                            raise ConfigError(
+                                f"{at}.rule: {part.indicator} has no rule {part.rule!r}{did_you_mean(part.rule, rules)}"
+                            )
+    rule_binds = {f"{s.id}:{r}" for s in framework.indicators for r in getattr(s.measure, "rules", {}) or {}}
     valid = item_ids | ids | rule_binds
     for group in config.groups:
         fragments = list(group.title)

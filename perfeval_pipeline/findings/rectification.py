@@ -16,6 +16,7 @@ stored indicators and scores)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
@@ -27,7 +28,13 @@ from perfeval_pipeline.indicators.compute import IndicatorResults
 from perfeval_pipeline.scoring.score import Scorecard
 from perfeval_pipeline.store import Store
 
-STATUS_TEXT = {"resolved": "已整改", "improved": "有所改善", "unchanged": "未整改", "worse": "有所恶化", "new": "新发现问题"}
+STATUS_TEXT = {
+    "resolved": "已整改",
+    "improved": "有所改善",
+    "unchanged": "未整改",
+    "worse": "有所恶化",
+    "new": "新发现问题",
+}
 COLUMNS = [
     "finding_id",
     "indicator_id",
@@ -76,6 +83,35 @@ def _items_by_finding(result: dict) -> dict[str, dict]:
     return out
 
 
+# What a later year reads of an earlier year's result: the follow-up (indicators, problems, status)
+# and the workbook's 历年得分 history (total, grade, levels). Not the earlier year's own follow-up:
+# refreshing that must not ripple further.
+FOLLOWED_KEYS = (
+    "status",
+    "total_score",
+    "grade",
+    "levels",
+    "indicators",
+    "problems",
+    "blocked_reasons",
+    "failure",
+)
+
+
+def earlier_years_digest(settings: Settings, department: str, year: int) -> str:
+    """A fingerprint of everything `year` reads from the department's earlier results. A result
+    whose stored fingerprint differs was composed from other earlier results than those now on disk."""
+    parts = []
+    for y in settings.department_years(department):
+        if y >= year:
+            continue
+        path = settings.report_folder(department, y) / RESULT.name
+        result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        parts.append([y, {k: result.get(k) for k in FOLLOWED_KEYS} if result else None])
+    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def previous_result(settings: Settings, department: str, year: int) -> tuple[dict | None, str | None]:
     """Last year's result, or why there is none to follow up."""
     prev = year - 1
@@ -122,7 +158,11 @@ def follow_up(
         prev_value = _unit_value(old, unit or None)
         cur_unit_value = None
         if cur_value is not None:
-            cur_unit_value = cur_value.value if not unit else next((u.get("value") for u in cur_value.by_unit if str(u.get("key")) == unit), None)
+            cur_unit_value = (
+                cur_value.value
+                if not unit
+                else next((u.get("value") for u in cur_value.by_unit if str(u.get("key")) == unit), None)
+            )
         prev_ded = old.get("deduction")
         cur_ded = cur_score.deduction if cur_score else None
         if fid not in current_items:
@@ -133,7 +173,13 @@ def follow_up(
             diff = (cur_unit_value - prev_value) * _better_direction(old)
             status = "improved" if diff > 1e-9 else "worse" if diff < -1e-9 else "unchanged"
         elif prev_ded is not None and cur_ded is not None:
-            status = "improved" if cur_ded < prev_ded - EPS else "worse" if cur_ded > prev_ded + EPS else "unchanged"
+            status = (
+                "improved"
+                if cur_ded < prev_ded - EPS
+                else "worse"
+                if cur_ded > prev_ded + EPS
+                else "unchanged"
+            )
         else:
             status = "unchanged"
         kind = old.get("display_kind", "decimal")
@@ -151,7 +197,9 @@ def follow_up(
                 "current_display": display(cur_unit_value, kind) if cur_unit_value is not None else None,
                 "current_deduction": cur_ded,
                 "previous_item": f"{item['group_no']}{item['no']} {item['title']}",
-                "current_item": f"{current_items[fid]['no']} {current_items[fid]['title']}" if fid in current_items else None,
+                "current_item": f"{current_items[fid]['no']} {current_items[fid]['title']}"
+                if fid in current_items
+                else None,
             }
         )
     for fid, item in current_items.items():
@@ -162,7 +210,11 @@ def follow_up(
         cur_value = now.get(iid)
         value = None
         if cur_value is not None:
-            value = cur_value.value if not unit else next((u.get("value") for u in cur_value.by_unit if str(u.get("key")) == unit), None)
+            value = (
+                cur_value.value
+                if not unit
+                else next((u.get("value") for u in cur_value.by_unit if str(u.get("key")) == unit), None)
+            )
         rows.append(
             {
                 "finding_id": fid,
@@ -174,7 +226,9 @@ def follow_up(
                 "previous_display": None,
                 "previous_deduction": None,
                 "current_value": value,
-                "current_display": display(value, cur_value.display_kind) if cur_value and value is not None else None,
+                "current_display": display(value, cur_value.display_kind)
+                if cur_value and value is not None
+                else None,
                 "current_deduction": scores[iid].deduction if iid in scores else None,
                 "previous_item": None,
                 "current_item": f"{item['no']} {item['title']}",
@@ -189,4 +243,8 @@ def store_rectification(store: Store, department: str, year: int, rectification:
 
 def repeated(rectification: dict) -> set[str]:
     """Finding ids that were problems last year and still are."""
-    return {r["finding_id"] for r in rectification.get("problems", []) if r["status"] in ("unchanged", "worse", "improved")}
+    return {
+        r["finding_id"]
+        for r in rectification.get("problems", [])
+        if r["status"] in ("unchanged", "worse", "improved")
+    }

@@ -111,7 +111,9 @@ def build_result(
                 "groups": list(b.groups),
                 "mean": b.mean,
                 "source": b.source,
-                "members": [{"department": m.department, "value": m.value, "reason": m.reason} for m in b.members],
+                "members": [
+                    {"department": m.department, "value": m.value, "reason": m.reason} for m in b.members
+                ],
             }
             for b in benchmarks.values()
         ],

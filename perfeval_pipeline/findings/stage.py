@@ -16,14 +16,26 @@ import pandas as pd
 from perfeval_pipeline.catalog import FINDINGS, FORM_FILES, RESULT
 from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.findings.compose import build_context, compose_findings
-from perfeval_pipeline.findings.rectification import follow_up, store_rectification
+from perfeval_pipeline.findings.rectification import earlier_years_digest, follow_up, store_rectification
 from perfeval_pipeline.findings.result import build_result, not_evaluated_result
 from perfeval_pipeline.indicators.peers import Benchmark
 from perfeval_pipeline.indicators.stage import load_clean, load_indicators
 from perfeval_pipeline.scoring.stage import load_scorecard
 from perfeval_pipeline.store import Store, atomic_write_json
 
-FINDINGS_COLUMNS = ["kind", "group_no", "group_id", "group_title", "item_no", "item_id", "finding_ids", "title", "text", "cites", "workpaper_refs"]
+FINDINGS_COLUMNS = [
+    "kind",
+    "group_no",
+    "group_id",
+    "group_title",
+    "item_no",
+    "item_id",
+    "finding_ids",
+    "title",
+    "text",
+    "cites",
+    "workpaper_refs",
+]
 
 
 def profile_of(store: Store, department: str, year: int) -> dict:
@@ -31,7 +43,11 @@ def profile_of(store: Store, department: str, year: int) -> dict:
     if frame is None or frame.empty:
         return {}
     rec = frame.iloc[0].to_dict()
-    return {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in rec.items() if not k.startswith("_")}
+    return {
+        k: (None if not isinstance(v, str) and pd.isna(v) else v)
+        for k, v in rec.items()
+        if not k.startswith("_")
+    }
 
 
 def flatten_findings(findings: dict) -> pd.DataFrame:
@@ -96,12 +112,24 @@ def run_findings(
     config = settings.findings[dept.framework]
     ctx = build_context(dept, year, framework, config, indicators, scorecard, workpaper, profile)
     findings = compose_findings(ctx)
+    digest = earlier_years_digest(settings, department, year)
     rectification = follow_up(settings, store, department, year, findings, indicators, scorecard)
     store.write(FINDINGS, department, year, flatten_findings(findings))
     store_rectification(store, department, year, rectification)
     result = build_result(
-        dept, year, settings.evaluation_type, framework, indicators, scorecard, findings, profile, quality, benchmarks, rectification
+        dept,
+        year,
+        settings.evaluation_type,
+        framework,
+        indicators,
+        scorecard,
+        findings,
+        profile,
+        quality,
+        benchmarks,
+        rectification,
     )
+    result["earlier_years_digest"] = digest
     write_result(settings, department, year, result)
     return result
 
@@ -122,9 +150,16 @@ def supersede(settings: Settings, department: str, year: int, now: datetime | No
 
 
 def write_not_evaluated(
-    settings: Settings, department: str, year: int, status: str, reasons: list[str], quality: dict | None = None
+    settings: Settings,
+    department: str,
+    year: int,
+    status: str,
+    reasons: list[str],
+    quality: dict | None = None,
 ) -> dict:
     superseded = supersede(settings, department, year)
-    result = not_evaluated_result(settings.department(department), year, settings.evaluation_type, status, reasons, quality, superseded)
+    result = not_evaluated_result(
+        settings.department(department), year, settings.evaluation_type, status, reasons, quality, superseded
+    )
     write_result(settings, department, year, result)
     return result

@@ -108,7 +108,11 @@ def indicator_value(spec: IndicatorSpec, ctx: MeasureContext) -> tuple[Indicator
 
 
 def compute_indicators(
-    tables: dict[str, pd.DataFrame], dept: Department, year: int, framework: Framework, only: set[str] | None = None
+    tables: dict[str, pd.DataFrame],
+    dept: Department,
+    year: int,
+    framework: Framework,
+    only: set[str] | None = None,
 ) -> IndicatorResults:
     """Every indicator and statistic (or those in `only`) from a partition's clean tables."""
     ctx = MeasureContext(build_views(tables, dept, year, claimed_targets(framework)), dept)

@@ -253,6 +253,7 @@ class Framework(Strict):
     name: str  # the file stem: what departments.yaml names
     title: str
     chain: tuple[str, ...]  # this framework and the ones it extends, most specific first
+    origins: dict[str, str] = {}  # indicator id → the file (stem) that defines it
     total_points: float
     levels: dict[str, LevelSpec]
     indicators: tuple[IndicatorSpec, ...]
@@ -270,7 +271,9 @@ class Framework(Strict):
         for spec in self.all:
             if spec.id == indicator_id:
                 return spec
-        raise KeyError(f"no indicator {indicator_id!r} in framework {self.name}{did_you_mean(indicator_id, self.ids)}")
+        raise KeyError(
+            f"no indicator {indicator_id!r} in framework {self.name}{did_you_mean(indicator_id, self.ids)}"
+        )
 
 
 class FrameworkError(ConfigError):
@@ -298,7 +301,8 @@ def _merge(folder: Path, name: str, seen: tuple[str, ...] = ()) -> Framework:
         raise FrameworkError(f"{source}: extends loops: {' → '.join((*seen, name))}")
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.yaml"))
-        raise FrameworkError(f"no framework file {path}{did_you_mean(name, known)}")
+        by = f"{folder / seen[-1]}.yaml: extends: " if seen else ""
+        raise FrameworkError(f"{by}no framework file {path}{did_you_mean(name, known)}")
     raw = parse_model(FrameworkFile, load_yaml(path), source)
     if raw.extends:
         parent = _merge(folder, raw.extends, (*seen, name))
@@ -308,15 +312,19 @@ def _merge(folder: Path, name: str, seen: tuple[str, ...] = ()) -> Framework:
                 f"{source}: remove/points name {unknown[0]!r}, not an indicator of {raw.extends}"
                 f"{did_you_mean(unknown[0], parent.ids)}"
             )
-        indicators = tuple(
-            s.model_copy(update={"points": raw.points.get(s.id, s.points)})
-            for s in parent.indicators
-            if s.id not in raw.remove
-        ) + raw.indicators
+        indicators = (
+            tuple(
+                s.model_copy(update={"points": raw.points.get(s.id, s.points)})
+                for s in parent.indicators
+                if s.id not in raw.remove
+            )
+            + raw.indicators
+        )
         statistics = tuple(s for s in parent.statistics if s.id not in raw.remove) + raw.statistics
         levels = raw.levels if raw.levels is not None else parent.levels
         total = raw.total_points if raw.total_points is not None else parent.total_points
         chain = (name, *parent.chain)
+        origins = {**parent.origins, **{s.id: name for s in raw.indicators + raw.statistics}}
     else:
         if raw.remove or raw.points:
             raise FrameworkError(f"{source}: remove/points need extends:")
@@ -324,6 +332,7 @@ def _merge(folder: Path, name: str, seen: tuple[str, ...] = ()) -> Framework:
             raise FrameworkError(f"{source}: levels: required key missing")
         indicators, statistics, levels = raw.indicators, raw.statistics, raw.levels
         total, chain = raw.total_points or 100.0, (name,)
+        origins = {s.id: name for s in indicators + statistics}
     for spec in indicators:
         _check_spec(spec, False, source)
     for spec in statistics:
@@ -340,6 +349,7 @@ def _merge(folder: Path, name: str, seen: tuple[str, ...] = ()) -> Framework:
         levels=levels,
         indicators=indicators,
         statistics=statistics,
+        origins=origins,
     )
 
 
@@ -357,31 +367,39 @@ def _check_points(framework: Framework, source: str) -> None:
             )
     total = sum(s.points for s in framework.indicators)
     if abs(total - framework.total_points) > 1e-9:
-        raise FrameworkError(f"{source}: indicator points sum to {total:g}, not total_points {framework.total_points:g}")
+        raise FrameworkError(
+            f"{source}: indicator points sum to {total:g}, not total_points {framework.total_points:g}"
+        )
 
 
 @cache
-def _load(folder: Path, name: str) -> Framework:
+def _load(folder: Path, name: str, stamp: tuple) -> Framework:
     framework = _merge(folder, name)
     _check_points(framework, str(folder / f"{name}.yaml"))
     return framework
 
 
-def load_framework(folder: Path, name: str) -> Framework:
+def load_framework(folder: Path, name: str, stamp: tuple = ()) -> Framework:
     """The merged framework `name` from assets_config/frameworks/ (points checked, not references:
-    `check_references` needs the contracts and runs when settings load)."""
-    return _load(Path(folder), name)
+    `check_references` needs the contracts and runs when settings load). `stamp` identifies the
+    files' state, so an edited file is read again."""
+    return _load(Path(folder), name, stamp)
 
 
 # --- references against the contracts ---------------------------------------------------------
 
 
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:")
+
+
+@cache
 def sql_columns(where: str) -> list[str]:
-    """Column names a SQL condition reads; FrameworkError for a syntax error, a subquery, or more
+    """Column names a SQL condition reads; ValueError for a syntax error, a subquery, or more
     than one statement."""
     sql = f"SELECT * FROM t WHERE ({where})"
-    with duckdb.connect(":memory:") as con:
-        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    tree = json.loads(_parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
         raise ValueError(f"not a valid SQL condition: {tree.get('error_message')}")
     if len(tree["statements"]) != 1:
@@ -404,9 +422,10 @@ def sql_columns(where: str) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
-def check_references(framework: Framework, tables: dict[str, set[str]], source: str) -> None:
+def check_references(framework: Framework, tables: dict[str, set[str]], folder: Path) -> None:
     """Every table, column and `where` name of every measure exists (`tables`: table name → its
-    columns, contract tables plus views). Raises FrameworkError naming the indicator and the key."""
+    columns, contract tables plus views). Raises FrameworkError naming the file that defines the
+    indicator, the indicator and the key."""
 
     def table_columns(where: str, table: str | None) -> set[str]:
         if table not in tables:
@@ -426,7 +445,9 @@ def check_references(framework: Framework, tables: dict[str, set[str]], source: 
             raise FrameworkError(f"{where}: {exc}: {sql!r}") from None
         for name in names:
             if name not in columns:
-                raise FrameworkError(f"{where}: {sql!r} names unknown column {name!r}{did_you_mean(name, columns)}")
+                raise FrameworkError(
+                    f"{where}: {sql!r} names unknown column {name!r}{did_you_mean(name, columns)}"
+                )
 
     def side(where: str, s: Side, by: str | None = None) -> set[str]:
         if s.quota:
@@ -440,7 +461,7 @@ def check_references(framework: Framework, tables: dict[str, set[str]], source: 
         return cols
 
     for spec in framework.all:
-        at = f"{source}: indicator {spec.id}: measure"
+        at = f"{folder / (framework.origins.get(spec.id, framework.name) + '.yaml')}: indicator {spec.id}: measure"
         m = spec.measure
         if isinstance(m, RatioMeasure):
             side(f"{at}.numerator", m.numerator)

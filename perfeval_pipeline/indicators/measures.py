@@ -86,7 +86,9 @@ class MeasureContext:
             if not quota:
                 raise NotComputable("departments.yaml gives no staffing_quota for this department")
             amounts = np.asarray(list(quota.values()), dtype="float64")
-            return SideRows(float(amounts.sum()), np.arange(len(amounts)), amounts, None, "config.staffing_quota")
+            return SideRows(
+                float(amounts.sum()), np.arange(len(amounts)), amounts, None, "config.staffing_quota"
+            )
         table = side.table
         self.frame(table)
         cols = side.sum_columns
@@ -111,13 +113,17 @@ class MeasureContext:
             raise ValueError(f"cannot evaluate {sql!r}: {exc}") from exc
         amounts = out["amount"].to_numpy(dtype="float64")
         total = round(float(amounts.sum()), 2) if len(amounts) else 0.0
-        return SideRows(total, out[ROW].to_numpy(dtype="int64"), amounts, out["key"].to_numpy() if by else None, table)
+        return SideRows(
+            total, out[ROW].to_numpy(dtype="int64"), amounts, out["key"].to_numpy() if by else None, table
+        )
 
     def records(self, table: str, where: str | None, columns: tuple[str, ...]) -> list[dict]:
         """Rows of `table` matching `where` with `columns` and their source reference."""
         frame = self.frame(table)
         wanted = [c for c in columns if c in frame.columns] + [
-            c for c in ("_source_file", "_source_sheet", "_source_row", ROW) if c in frame.columns and c not in columns
+            c
+            for c in ("_source_file", "_source_sheet", "_source_row", ROW)
+            if c in frame.columns and c not in columns
         ]
         sql = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in wanted)} FROM "{table}"'
         if where:
@@ -163,12 +169,24 @@ def _ratio(spec: IndicatorSpec, m: RatioMeasure, ctx: MeasureContext) -> Measure
     by_unit = []
     if m.by:
         den_by = pd.Series(den.amounts).groupby(pd.Series(den.keys, dtype=object)).sum()
-        num_by = pd.Series(num.amounts).groupby(pd.Series(num.keys, dtype=object)).sum() if len(num.amounts) else pd.Series(dtype=float)
+        num_by = (
+            pd.Series(num.amounts).groupby(pd.Series(num.keys, dtype=object)).sum()
+            if len(num.amounts)
+            else pd.Series(dtype=float)
+        )
         for key in sorted(k for k in den_by.index if k is not None and not pd.isna(k)):
             d = round(float(den_by.get(key, 0.0)), 2)
             n = round(float(num_by.get(key, 0.0)), 2)
             value = _finite(n / d + m.offset) if d else None
-            by_unit.append({"key": str(key), "name": _unit_name(ctx.dept, m.by, key), "value": value, "numerator": n, "denominator": d})
+            by_unit.append(
+                {
+                    "key": str(key),
+                    "name": _unit_name(ctx.dept, m.by, key),
+                    "value": value,
+                    "numerator": n,
+                    "denominator": d,
+                }
+            )
         if m.explain_by:
             _explain(by_unit, num, den, ctx.frame(m.denominator.table), m.explain_by)
     items: list[dict] = []
@@ -180,7 +198,9 @@ def _ratio(spec: IndicatorSpec, m: RatioMeasure, ctx: MeasureContext) -> Measure
         where = m.denominator.where or "all rows"
         reason = f"分母为0 (denominator is 0: {den.table}, {where}: {len(den.rows)} rows)"
         return MeasureResult(None, num.total, den.total, reason, by_unit, items, evidence)
-    return MeasureResult(_finite(num.total / den.total + m.offset), num.total, den.total, None, by_unit, items, evidence)
+    return MeasureResult(
+        _finite(num.total / den.total + m.offset), num.total, den.total, None, by_unit, items, evidence
+    )
 
 
 def _explain(by_unit: list[dict], num: SideRows, den: SideRows, frame: pd.DataFrame, column: str) -> None:
@@ -190,8 +210,15 @@ def _explain(by_unit: list[dict], num: SideRows, den: SideRows, frame: pd.DataFr
     gap = pd.DataFrame({"key": den.keys[outside], "label": labels, "amount": den.amounts[outside]})
     sums = gap.groupby(["key", "label"], dropna=True)["amount"].sum()
     for unit in by_unit:
-        parts = sums.xs(unit["key"], level="key") if unit["key"] in sums.index.get_level_values("key") else pd.Series(dtype=float)
-        unit["gap"] = [{"label": str(k), "amount": round(float(v), 2)} for k, v in parts.sort_values(ascending=False).items()]
+        parts = (
+            sums.xs(unit["key"], level="key")
+            if unit["key"] in sums.index.get_level_values("key")
+            else pd.Series(dtype=float)
+        )
+        unit["gap"] = [
+            {"label": str(k), "amount": round(float(v), 2)}
+            for k, v in parts.sort_values(ascending=False).items()
+        ]
 
 
 def _total(spec: IndicatorSpec, m: TotalMeasure, ctx: MeasureContext) -> MeasureResult:
@@ -202,28 +229,39 @@ def _total(spec: IndicatorSpec, m: TotalMeasure, ctx: MeasureContext) -> Measure
         sums = pd.Series(side.amounts).groupby(pd.Series(side.keys, dtype=object)).sum()
         for key in sorted(k for k in sums.index if k is not None and not pd.isna(k)):
             v = round(float(sums[key]), 2)
-            by_unit.append({"key": str(key), "name": _unit_name(ctx.dept, m.by, key), "value": v, "numerator": v, "denominator": None})
+            by_unit.append(
+                {
+                    "key": str(key),
+                    "name": _unit_name(ctx.dept, m.by, key),
+                    "value": v,
+                    "numerator": v,
+                    "denominator": None,
+                }
+            )
     evidence = _evidence(spec.id, "value", side)
     if len(frame) == 0 and m.empty_table != "zero":
         return MeasureResult(None, None, None, f"{m.table} 无数据行 (no rows)", by_unit, [], evidence)
     return MeasureResult(side.total, side.total, None, None, by_unit, [], evidence)
 
 
+def _first_per(records: list[dict], key: str | None) -> list[dict]:
+    """The first record of each `key` value (the rows a `distinct` side counted)."""
+    if not key:
+        return records
+    seen: set = set()
+    return [r for r in records if not (r.get(key) in seen or seen.add(r.get(key)))]
+
+
 def _count(spec: IndicatorSpec, m: CountMeasure, ctx: MeasureContext) -> MeasureResult:
     frame = ctx.frame(m.table)
     side = ctx.side(Side(table=m.table, where=m.where, distinct=m.distinct, count="rows"))
-    items = ctx.records(m.table, m.where, m.items) if m.items else []
-    if m.distinct and items:
-        seen, unique = set(), []
-        for rec in items:
-            if rec.get(m.distinct) not in seen:
-                seen.add(rec.get(m.distinct))
-                unique.append(rec)
-        items = unique
+    items = _first_per(ctx.records(m.table, m.where, m.items), m.distinct) if m.items else []
     evidence = _evidence(spec.id, "item", side)
     empty = m.empty_table or ("zero" if not m.where else "not_computable")
     if len(frame) == 0 and empty != "zero":
-        return MeasureResult(None, None, None, f"{m.table} 无数据行，无法判断 (no rows to judge)", [], items, evidence)
+        return MeasureResult(
+            None, None, None, f"{m.table} 无数据行，无法判断 (no rows to judge)", [], items, evidence
+        )
     n = float(len(side.rows))
     return MeasureResult(n, n, float(len(frame)), None, [], items, evidence)
 
@@ -235,14 +273,7 @@ def _rule_hits(spec: IndicatorSpec, m: RuleHitsMeasure, ctx: MeasureContext) -> 
         frames.append(_evidence(spec.id, rule_id, side))
         if len(side.rows):
             hits += 1
-            rows = ctx.records(rule.table, rule.where, rule.items)
-            if rule.distinct:
-                seen, unique = set(), []
-                for rec in rows:
-                    if rec.get(rule.distinct) not in seen:
-                        seen.add(rec.get(rule.distinct))
-                        unique.append(rec)
-                rows = unique
+            rows = _first_per(ctx.records(rule.table, rule.where, rule.items), rule.distinct)
             items.append({"rule": rule_id, "title": rule.title, "count": len(side.rows), "rows": rows})
     return MeasureResult(float(hits), float(hits), float(len(m.rules)), None, [], items, _concat(frames))
 
@@ -251,18 +282,24 @@ def _target_completion(spec: IndicatorSpec, m: TargetCompletionMeasure, ctx: Mea
     table = "evaluation.targets"
     where = f"({m.where}) AND NOT COALESCE(scored_elsewhere, FALSE)"
     side = ctx.side(Side(table=table, where=where, count="rows"))
-    rows = ctx.records(table, where, (*m.items, "completion", "completion_note", "comparator", "unit", "level2"))
+    rows = ctx.records(
+        table, where, (*m.items, "completion", "completion_note", "comparator", "unit", "level2")
+    )
     # Each row contributes its completion (0 when not reported), so the evidence adds up to the value.
     side.amounts = [r.get("completion") or 0.0 for r in rows]
     evidence = _evidence(spec.id, "item", side)
     if not rows:
-        return MeasureResult(None, None, 0.0, f"绩效目标表中没有此类目标 (no target rows: {m.where})", [], [], evidence)
+        return MeasureResult(
+            None, None, 0.0, f"绩效目标表中没有此类目标 (no target rows: {m.where})", [], [], evidence
+        )
     done = [r["completion"] for r in rows if r.get("completion") is not None]
     # Unfinished and unreported targets are the items; an unreported one counts as not completed.
     items = [r for r in rows if r.get("completion") is None or r["completion"] < 1 - 1e-12]
     if not done:
-        return MeasureResult(None, 0.0, float(len(rows)), "绩效目标表未填报实际完成值 (no actual values)", [], items, evidence)
-    total = round(sum(done), 6)
+        return MeasureResult(
+            None, 0.0, float(len(rows)), "绩效目标表未填报实际完成值 (no actual values)", [], items, evidence
+        )
+    total = math.fsum(done)
     return MeasureResult(_finite(total / len(rows)), total, float(len(rows)), None, [], items, evidence)
 
 

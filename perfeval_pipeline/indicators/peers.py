@@ -58,11 +58,15 @@ class Benchmark:
 
     @property
     def missing_reason(self) -> str:
-        return "；".join(f"{m.department}: {m.reason}" for m in self.members if m.value is None) or "同组无部门"
+        return (
+            "；".join(f"{m.department}: {m.reason}" for m in self.members if m.value is None) or "同组无部门"
+        )
 
 
 def peer_scored(framework: Framework) -> list[IndicatorSpec]:
-    return [s for s in framework.indicators if isinstance(s.rule, ProportionalRule) and s.rule.target_peer_mean]
+    return [
+        s for s in framework.indicators if isinstance(s.rule, ProportionalRule) and s.rule.target_peer_mean
+    ]
 
 
 def feeds_of(spec: IndicatorSpec) -> set[str]:
@@ -89,7 +93,9 @@ def members(settings: Settings, department: str) -> tuple[tuple[str, ...], tuple
     return tuple(groups), tuple(sorted(seen))
 
 
-def peer_values_from(settings: Settings, pq: PartitionQuality, specs: list[IndicatorSpec]) -> dict[str, PeerValue]:
+def peer_values_from(
+    settings: Settings, pq: PartitionQuality, specs: list[IndicatorSpec]
+) -> dict[str, PeerValue]:
     """A partition's own values of peer-scored indicators, from its clean tables, each gated on the
     feeds it reads only."""
     out = {}
@@ -109,14 +115,20 @@ def peer_values_from(settings: Settings, pq: PartitionQuality, specs: list[Indic
     return out
 
 
-def read_peer_values(settings: Settings, year: int, departments: list[str], specs: list[IndicatorSpec]) -> dict[str, dict[str, PeerValue]]:
+def read_peer_values(
+    settings: Settings, year: int, departments: list[str], specs: list[IndicatorSpec]
+) -> dict[str, dict[str, PeerValue]]:
     """Peer values for departments not evaluated in this run: their needed feeds read and checked
     in memory (nothing is stored)."""
     from perfeval_pipeline.quality.stage import ingest
 
     needed = set().union(*(feeds_of(s) for s in specs)) if specs else set()
     todo = [d for d in departments if year in settings.department_years(d)]
-    out = {d: {s.id: PeerValue(d, None, f"{d}不在{year}年的评价范围内") for s in specs} for d in departments if d not in todo}
+    out = {
+        d: {s.id: PeerValue(d, None, f"{d}不在{year}年的评价范围内") for s in specs}
+        for d in departments
+        if d not in todo
+    }
     if todo:
         quality = ingest(settings, [(d, year) for d in todo], feeds=needed)
         for d in todo:
@@ -124,7 +136,9 @@ def read_peer_values(settings: Settings, year: int, departments: list[str], spec
     return out
 
 
-def benchmarks_for(settings: Settings, department: str, values: dict[str, dict[str, PeerValue]]) -> dict[str, Benchmark]:
+def benchmarks_for(
+    settings: Settings, department: str, values: dict[str, dict[str, PeerValue]]
+) -> dict[str, Benchmark]:
     framework = settings.framework_of(department)
     groups, codes = members(settings, department)
     out = {}
@@ -149,7 +163,8 @@ def benchmark_frame(benchmarks: dict[str, Benchmark]) -> pd.DataFrame:
         for m in b.members
     ]
     return pd.DataFrame(
-        rows, columns=["indicator_id", "peer_groups", "member", "member_value", "member_reason", "mean", "source"]
+        rows,
+        columns=["indicator_id", "peer_groups", "member", "member_value", "member_reason", "mean", "source"],
     )
 
 
@@ -164,7 +179,11 @@ def load_benchmarks(store: Store, department: str, year: int) -> dict[str, Bench
     out = {}
     for iid, group in frame.groupby("indicator_id", sort=False):
         members_ = tuple(
-            PeerValue(r.member, None if pd.isna(r.member_value) else float(r.member_value), None if pd.isna(r.member_reason) else r.member_reason)
+            PeerValue(
+                r.member,
+                None if pd.isna(r.member_value) else float(r.member_value),
+                None if pd.isna(r.member_reason) else r.member_reason,
+            )
             for r in group.itertuples()
         )
         out[iid] = Benchmark(iid, tuple(str(group["peer_groups"].iloc[0]).split("、")), members_)

@@ -21,7 +21,9 @@ def store_indicators(store: Store, department: str, year: int, results: Indicato
     store.write(EVIDENCE, department, year, results.evidence)
 
 
-def load_indicators(store: Store, department: str, year: int, with_evidence: bool = False) -> IndicatorResults:
+def load_indicators(
+    store: Store, department: str, year: int, with_evidence: bool = False
+) -> IndicatorResults:
     frame = store.read(INDICATOR_VALUES, department, year)
     evidence = store.read(EVIDENCE, department, year) if with_evidence else None
     return IndicatorResults.from_frame(frame, evidence)

@@ -32,7 +32,9 @@ ASSET_CHECK_COLUMNS = {
     "days_in_status",
 }
 # Words that record a qualitative target as met (实际完成值 of a 定性 target such as "及时").
-ACHIEVED_WORDS = frozenset({"是", "达成", "已达成", "完成", "已完成", "达标", "及时", "满意", "合格", "已实现", "实现"})
+ACHIEVED_WORDS = frozenset(
+    {"是", "达成", "已达成", "完成", "已完成", "达标", "及时", "满意", "合格", "已实现", "实现"}
+)
 ROW = "_row"
 
 
@@ -80,7 +82,9 @@ def completion(target: str | None, actual: str | None, comparator: str | None, u
         return (t.value if t else None, None, None, False, "未填报实际完成值")
     sign = comparator if comparator and comparator != "定性" else (t.comparator if t else None)
     if t is None or comparator == "定性":
-        met = normalize_text(actual) in ACHIEVED_WORDS or (target and normalize_text(actual) == normalize_text(target))
+        met = normalize_text(actual) in ACHIEVED_WORDS or (
+            target and normalize_text(actual) == normalize_text(target)
+        )
         return (None, None, 1.0 if met else 0.0, bool(met), "" if met else "定性目标未达成")
     if a is None:
         return (t.value, None, None, False, "实际完成值不是数值")
@@ -107,17 +111,21 @@ def _targets(frame: pd.DataFrame, claimed: tuple[str, ...]) -> pd.DataFrame:
             strict=True,
         )
     ]
-    parsed = [parse_quantity(_cell(v), _cell(u)) if _cell(v) else None for v, u in zip(frame["value"], frame["unit"], strict=True)]
+    parsed = [
+        parse_quantity(_cell(v), _cell(u)) if _cell(v) else None
+        for v, u in zip(frame["value"], frame["unit"], strict=True)
+    ]
     frame["value_is_numeric"] = pd.array([p is not None for p in parsed], dtype="boolean")
     frame["target_value"] = pd.array([r[0] for r in rows], dtype="Float64")
     frame["actual_value"] = pd.array([r[1] for r in rows], dtype="Float64")
     frame["completion"] = pd.array([r[2] for r in rows], dtype="Float64")
     frame["achieved"] = pd.array([r[3] for r in rows], dtype="boolean")
     frame["completion_note"] = pd.array([r[4] or None for r in rows], dtype="string")
-    names = frame["name"].fillna("").astype(str)
-    frame["scored_elsewhere"] = pd.array(
-        [any(c in n for c in claimed) for n in names], dtype="boolean"
-    )
+    # The row an indicator scores directly is the one target_from_targets reads: the first whose
+    # name contains the claimed text; other rows with similar names stay in the common indicators.
+    names = frame["name"].fillna("").astype(str).tolist()
+    taken = {next((i for i, n in enumerate(names) if c in n), None) for c in claimed} - {None}
+    frame["scored_elsewhere"] = pd.array([i in taken for i in range(len(names))], dtype="boolean")
     return frame
 
 
@@ -152,8 +160,14 @@ def build_views(
     if "evaluation.key_tasks" in views:
         tasks = views["evaluation.key_tasks"].copy()
         profile = views.get("evaluation.profile")
-        dates = profile["evaluation_date"].dropna() if profile is not None else pd.Series([], dtype="datetime64[us]")
-        tasks["evaluation_date"] = pd.Series(dates.iloc[0] if len(dates) else pd.NaT, index=tasks.index, dtype="datetime64[us]")
+        dates = (
+            profile["evaluation_date"].dropna()
+            if profile is not None
+            else pd.Series([], dtype="datetime64[us]")
+        )
+        tasks["evaluation_date"] = pd.Series(
+            dates.iloc[0] if len(dates) else pd.NaT, index=tasks.index, dtype="datetime64[us]"
+        )
         views["evaluation.key_tasks"] = tasks
     if "asset_register.assets" in views:
         views["asset_register.assets_checked"] = _with_units(_assets_checked(views, year), dept)

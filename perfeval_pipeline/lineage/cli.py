@@ -45,18 +45,29 @@ def cmd_trace(args, settings: Settings) -> int:
             if m.kind in ("total", "level"):
                 total = lineage.total()
             elif m.kind == "quota":
-                blocks.append(f"{m.label}: from assets_config/departments.yaml, departments.{args.department}")
+                blocks.append(
+                    f"{m.label}: from assets_config/departments.yaml, departments.{args.department}"
+                )
             elif m.kind == "target row":
-                blocks.append(f"绩效目标表 “{m.label}”: {args.what} is its 目标值 (stored row {m.unit_key} of evaluation.targets)")
+                blocks.append(
+                    f"绩效目标表 “{m.label}”: {args.what} is its 目标值 (stored row {m.unit_key} of evaluation.targets)"
+                )
+            elif m.kind == "item figure":
+                blocks.append(f"{m.label}: {args.what} is a listed item of {m.indicator_id}")
+                traces.append(lineage.trace(m.indicator_id))
             elif m.kind in ("target", "peer mean"):
                 t = lineage.trace(m.indicator_id)
-                blocks.append(f"{m.label}: {t.score['target'] if t.score else '—'} from {t.score['target_source'] if t.score else '—'}")
+                blocks.append(
+                    f"{m.label}: {t.score['target'] if t.score else '—'} from {t.score['target_source'] if t.score else '—'}"
+                )
                 traces.append(t)
             else:
                 traces.append(lineage.trace(m.indicator_id, m.unit_key))
     except TraceError as exc:
         return _fail("trace", str(exc))
-    ok = all(t.recomputation.matches and not t.hash_mismatches for t in traces) and (total is None or total["sum_matches"])
+    ok = all(t.recomputation.matches and not t.hash_mismatches for t in traces) and (
+        total is None or total["sum_matches"]
+    )
     if args.format == "json":
         _print_json(
             {
@@ -69,9 +80,17 @@ def cmd_trace(args, settings: Settings) -> int:
             }
         )
         return EXIT_OK if ok else EXIT_DIFFERENT
-    found = ", ".join(f"{m.kind}: {m.indicator_id or m.label}" + (f"[{m.unit_key}]" if m.unit_key and m.kind == "unit figure" else "") for m in matches)
+    found = ", ".join(
+        f"{m.kind}: {m.indicator_id or m.label}"
+        + (f"[{m.unit_key}]" if m.unit_key and m.kind == "unit figure" else "")
+        for m in matches
+    )
     print(f"{args.what} → {found}\n")
-    out = ([text.total_text(total)] if total else []) + blocks + [text.trace_text(t, args.limit, args.all) for t in traces]
+    out = (
+        ([text.total_text(total)] if total else [])
+        + blocks
+        + [text.trace_text(t, args.limit, args.all) for t in traces]
+    )
     print("\n\n".join(out))
     return EXIT_OK if ok else EXIT_DIFFERENT
 
@@ -104,7 +123,9 @@ def cmd_sql(args, settings: Settings) -> int:
     elif args.format == "json":
         print(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
     else:
-        with pd.option_context("display.unicode.east_asian_width", True, "display.float_format", "{:.2f}".format):
+        with pd.option_context(
+            "display.unicode.east_asian_width", True, "display.float_format", "{:.2f}".format
+        ):
             print(frame.head(args.max_rows).to_string(index=False))
         more = f", first {args.max_rows} shown (--max-rows)" if len(frame) > args.max_rows else ""
         print(f"({len(frame)} row{'s' if len(frame) != 1 else ''}{more})")
@@ -119,7 +140,9 @@ def cmd_verify(args, settings: Settings) -> int:
         result = verify(settings, Path(args.report_dir))
     except NoManifest as exc:
         return _fail("verify", str(exc))
-    _print_json(text.verification_dict(result)) if args.format == "json" else print(text.verification_text(result))
+    _print_json(text.verification_dict(result)) if args.format == "json" else print(
+        text.verification_text(result)
+    )
     return EXIT_OK if result.clean else EXIT_DIFFERENT
 
 
@@ -155,7 +178,12 @@ def register(sub) -> None:
     partition(p)
     p.add_argument("what", nargs="?", metavar="WHAT", help="indicator id or a number as printed in the form")
     p.add_argument("--unit", metavar="CODE", help="one budget unit's figure of the indicator (a unit code)")
-    p.add_argument("--limit", type=int, default=20, help="rows listed when there are more than 50 (default 20)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="list the first N source rows (default: all up to 50, else the first 20)",
+    )
     p.add_argument("--all", action="store_true", help="list every source row")
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
     p.set_defaults(func=cmd_trace)
@@ -167,13 +195,17 @@ def register(sub) -> None:
         "score_levels, peer_benchmarks, findings, rectification, quality_tables); department and year come from the "
         "partition path. --views lists them, --schema their columns with Chinese titles.",
         formatter_class=raw,
-        epilog="examples:\n  perfeval sql --schema\n  perfeval sql \"SELECT indicator_id, indicator_name, score FROM scores "
+        epilog='examples:\n  perfeval sql --schema\n  perfeval sql "SELECT indicator_id, indicator_name, score FROM scores '
         "WHERE department = 'jdz-zwsjj' AND year = 2023\"",
     )
     p.add_argument("query", nargs="?", metavar="QUERY", help="one SELECT statement")
     p.add_argument("--views", action="store_true", help="list the views with a description")
-    p.add_argument("--schema", action="store_true", help="list every view's columns with their Chinese titles")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default table)")
+    p.add_argument(
+        "--schema", action="store_true", help="list every view's columns with their Chinese titles"
+    )
+    p.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="output format (default table)"
+    )
     p.add_argument("--max-rows", type=int, default=100, help="rows printed in table format (default 100)")
     p.set_defaults(func=cmd_sql)
 

@@ -45,7 +45,9 @@ def _git(root: Path, *args: str) -> str | None:
     # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (write) the index of the checkout it describes.
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False, env=env)
+        out = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False, env=env
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -74,7 +76,9 @@ def build_manifest(settings: Settings, store: Store, department: str, year: int)
     for rec in quality.itertuples():
         if not rec.source_file:
             continue
-        entry = files.setdefault(rec.source_file, {"path": rec.source_file, "sha256": rec.source_sha256, "tables": []})
+        entry = files.setdefault(
+            rec.source_file, {"path": rec.source_file, "sha256": rec.source_sha256, "tables": []}
+        )
         dataset = rows_dataset(rec.table)
         rows = store.read(dataset, department, year, columns=["_row_hash"])
         entry["tables"].append(
@@ -95,7 +99,9 @@ def build_manifest(settings: Settings, store: Store, department: str, year: int)
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "package": {"name": "perfeval", "version": _package_version()},
         "git_commit": _git(settings.paths.root, "rev-parse", "HEAD"),
-        "git_dirty": (lambda s: None if s is None else bool(s))(_git(settings.paths.root, "status", "--porcelain")),
+        "git_dirty": (lambda s: None if s is None else bool(s))(
+            _git(settings.paths.root, "status", "--porcelain")
+        ),
         "landing_dir": settings.landing_dir.as_posix(),
         "landing": sorted(files.values(), key=lambda f: f["path"]),
         "store_dir": settings.store_dir.as_posix(),
@@ -109,7 +115,9 @@ def build_manifest(settings: Settings, store: Store, department: str, year: int)
 def write_manifest(settings: Settings, store: Store, department: str, year: int) -> Path:
     """Write reports/{year}/{department}/manifest.json; call it after every rendered file is written."""
     path = settings.report_folder(department, year) / MANIFEST.name
-    atomic_write_json(path, build_manifest(settings, store, department, year), settings.pipeline.report_file_mode)
+    atomic_write_json(
+        path, build_manifest(settings, store, department, year), settings.pipeline.report_file_mode
+    )
     return path
 
 
@@ -144,12 +152,16 @@ class Verification:
         return not self.drift
 
 
-def _affected(store: Store, result: dict, department: str, year: int, table: str, rows: list[int]) -> list[str]:
+def _affected(
+    store: Store, result: dict, department: str, year: int, table: str, rows: list[int]
+) -> list[str]:
     """Indicators whose evidence cites any of these stored rows, with the figure the form prints."""
     if not rows or not store.exists(EVIDENCE, department, year):
         return []
     evidence = store.read(EVIDENCE, department, year, columns=["indicator_id", "source_table", "_row"])
-    hit = evidence.loc[(evidence["source_table"] == table) & evidence["_row"].isin(rows), "indicator_id"].unique()
+    hit = evidence.loc[
+        (evidence["source_table"] == table) & evidence["_row"].isin(rows), "indicator_id"
+    ].unique()
     shown = {i["id"]: i for i in result.get("indicators", [])}
     return [f"{i} ({shown[i]['name']} {shown[i]['display']})" if i in shown else str(i) for i in sorted(hit)]
 
@@ -171,7 +183,13 @@ def _table_drift(
     now_rows = raw_now.frame["_source_row"].astype(int).tolist()
     drift: list[Drift] = []
     if not digest_ok:
-        drift.append(Drift("landing", rel, f"{where}changed, and the store was re-ingested since the report: rows compared with the store"))
+        drift.append(
+            Drift(
+                "landing",
+                rel,
+                f"{where}changed, and the store was re-ingested since the report: rows compared with the store",
+            )
+        )
     matcher = difflib.SequenceMatcher(None, before, now, autojunk=False)
     named = 0
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
@@ -188,16 +206,31 @@ def _table_drift(
                 cells = _changed_cells(stored.iloc[i], raw_now, j)
                 detail = f" ({'; '.join(cells)})" if cells else ""
                 drift.append(
-                    Drift("landing", rel, f"{where}row {now_rows[j]} changed{detail}", [now_rows[j]],
-                          _affected(store, result, department, year, table, [int(stored["_row"].iloc[i])]))
+                    Drift(
+                        "landing",
+                        rel,
+                        f"{where}row {now_rows[j]} changed{detail}",
+                        [now_rows[j]],
+                        _affected(store, result, department, year, table, [int(stored["_row"].iloc[i])]),
+                    )
                 )
             continue
         if op in ("delete", "replace"):
             rows = before_rows[a0:a1]
-            drift.append(Drift("landing", rel, f"{where}{len(rows)} row(s) removed (were rows {_span(rows)})", rows, affects))
+            drift.append(
+                Drift(
+                    "landing",
+                    rel,
+                    f"{where}{len(rows)} row(s) removed (were rows {_span(rows)})",
+                    rows,
+                    affects,
+                )
+            )
         if op in ("insert", "replace"):
             rows = now_rows[b0:b1]
-            drift.append(Drift("landing", rel, f"{where}{len(rows)} row(s) inserted at rows {_span(rows)}", rows))
+            drift.append(
+                Drift("landing", rel, f"{where}{len(rows)} row(s) inserted at rows {_span(rows)}", rows)
+            )
     return drift
 
 
@@ -234,7 +267,13 @@ def _landing_drift(settings: Settings, store: Store, m: dict, result: dict) -> l
         _, _, table_part = path.stem.partition(".")
         file, issue = read_landing_file(path, settings.landing_dir, feed, table_part or None, limits)
         if issue or contract is None:
-            drift.append(Drift("landing", rec["path"], f"changed and can no longer be read: {issue.message if issue else 'no contract'}"))
+            drift.append(
+                Drift(
+                    "landing",
+                    rec["path"],
+                    f"changed and can no longer be read: {issue.message if issue else 'no contract'}",
+                )
+            )
             continue
         read = read_feed([file], contract, limits, str(Path(rec["path"]).parent))
         found = []
@@ -248,7 +287,12 @@ def _landing_drift(settings: Settings, store: Store, m: dict, result: dict) -> l
     if folder.is_dir():
         for path in sorted(folder.iterdir()):
             rel = path.relative_to(settings.landing_dir).as_posix()
-            if path.is_file() and path.suffix.lower() in (".xlsx", ".csv") and rel not in known and not path.name.startswith(("~$", ".")):
+            if (
+                path.is_file()
+                and path.suffix.lower() in (".xlsx", ".csv")
+                and rel not in known
+                and not path.name.startswith(("~$", "."))
+            ):
                 drift.append(Drift("landing", rel, "new landing file, not read for this report"))
     return drift
 
@@ -257,7 +301,11 @@ def _files_drift(kind: str, recorded: list[dict], now: list[dict]) -> list[Drift
     before = {r["path"]: r["sha256"] for r in recorded}
     after = {r["path"]: r["sha256"] for r in now}
     drift = [Drift(kind, p, "missing") for p in sorted(before.keys() - after.keys())]
-    drift += [Drift(kind, p, "altered (sha256 differs)") for p in sorted(before.keys() & after.keys()) if before[p] != after[p]]
+    drift += [
+        Drift(kind, p, "altered (sha256 differs)")
+        for p in sorted(before.keys() & after.keys())
+        if before[p] != after[p]
+    ]
     drift += [Drift(kind, p, "new file, not in the manifest") for p in sorted(after.keys() - before.keys())]
     return drift
 
@@ -280,7 +328,9 @@ def verify(settings: Settings, folder: Path) -> Verification:
                     f"{folder} has no form to verify: the partition is {result.get('status')} "
                     f"({'; '.join(reasons[:2])})"
                 )
-        raise NoManifest(f"no {MANIFEST.name} in {folder}: this department-year has not been evaluated (perfeval run)")
+        raise NoManifest(
+            f"no {MANIFEST.name} in {folder}: this department-year has not been evaluated (perfeval run)"
+        )
     m = json.loads(path.read_text(encoding="utf-8"))
     store = Store(settings.store_dir)
     result_file = folder / RESULT.name
@@ -293,6 +343,8 @@ def verify(settings: Settings, folder: Path) -> Verification:
     if m.get("git_commit") and commit and commit != m["git_commit"]:
         notes.append(f"code: report made at commit {m['git_commit'][:12]}, checkout is now {commit[:12]}")
     if m["package"].get("version") != _package_version():
-        notes.append(f"code: report made with perfeval {m['package'].get('version')}, now {_package_version()}")
+        notes.append(
+            f"code: report made with perfeval {m['package'].get('version')}, now {_package_version()}"
+        )
     checked = {"landing": len(m["landing"]), "config": len(m["config"]), "output": len(m["outputs"])}
     return Verification(folder, m, drift, checked, notes)

@@ -33,9 +33,13 @@ class LandingFiles:
             out = None
             if path.is_file() and contract is not None:
                 table = Path(rel_file).stem.partition(".")[2] or None
-                file, issue = read_landing_file(path, self.settings.landing_dir, feed, table, self.settings.pipeline.limits)
+                file, issue = read_landing_file(
+                    path, self.settings.landing_dir, feed, table, self.settings.pipeline.limits
+                )
                 if issue is None:
-                    read = read_feed([file], contract, self.settings.pipeline.limits, str(Path(rel_file).parent))
+                    read = read_feed(
+                        [file], contract, self.settings.pipeline.limits, str(Path(rel_file).parent)
+                    )
                     out = {t.contract.qualified_name: t for t in read.tables.values()}
             self._tables[rel_file] = out
         return self._tables[rel_file]

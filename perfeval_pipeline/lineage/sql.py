@@ -55,17 +55,55 @@ def views(settings: Settings, store: Store) -> list[View]:
         base = t.qualified_name.replace(".", "_")
         src = _read(store, ds)
         out.append(View(f"rows_{base}", f"{t.title}（全部行）", ds.description, f"SELECT * FROM {src}"))
-        out.append(View(f"clean_{base}", f"{t.title}（保留行）", f"kept rows of {t.qualified_name}", f"SELECT * EXCLUDE (_status, _reason) FROM {src} WHERE _status = 'kept'"))
-        out.append(View(f"quarantine_{base}", f"{t.title}（隔离行）", f"quarantined rows of {t.qualified_name} with _reason", f"SELECT * FROM {src} WHERE _status = 'quarantined'"))
-    names = f"SELECT DISTINCT indicator_id, indicator_name FROM {_read(store, INDICATOR_VALUES)}" if store.has_any(INDICATOR_VALUES) else None
-    simple = [(QUALITY, "数据质量"), (INDICATOR_VALUES, "指标值"), (LEVELS, "分级得分"), (FINDINGS, "存在问题与建议"), (RECTIFICATION, "整改跟踪")]
+        out.append(
+            View(
+                f"clean_{base}",
+                f"{t.title}（保留行）",
+                f"kept rows of {t.qualified_name}",
+                f"SELECT * EXCLUDE (_status, _reason) FROM {src} WHERE _status = 'kept'",
+            )
+        )
+        out.append(
+            View(
+                f"quarantine_{base}",
+                f"{t.title}（隔离行）",
+                f"quarantined rows of {t.qualified_name} with _reason",
+                f"SELECT * FROM {src} WHERE _status = 'quarantined'",
+            )
+        )
+    names = (
+        f"SELECT DISTINCT indicator_id, indicator_name FROM {_read(store, INDICATOR_VALUES)}"
+        if store.has_any(INDICATOR_VALUES)
+        else None
+    )
+    simple = [
+        (QUALITY, "数据质量"),
+        (INDICATOR_VALUES, "指标值"),
+        (LEVELS, "分级得分"),
+        (FINDINGS, "存在问题与建议"),
+        (RECTIFICATION, "整改跟踪"),
+    ]
     for ds, title in simple:
         if store.has_any(ds):
             out.append(View(ds.view, title, ds.description, f"SELECT * FROM {_read(store, ds)}"))
     if store.has_any(SCORES) and names:
-        out.append(View(SCORES.view, "指标得分", SCORES.description, f"SELECT s.*, n.indicator_name FROM {_read(store, SCORES)} s LEFT JOIN ({names}) n USING (indicator_id)"))
+        out.append(
+            View(
+                SCORES.view,
+                "指标得分",
+                SCORES.description,
+                f"SELECT s.*, n.indicator_name FROM {_read(store, SCORES)} s LEFT JOIN ({names}) n USING (indicator_id)",
+            )
+        )
     if store.has_any(PEER_BENCHMARKS) and names:
-        out.append(View(PEER_BENCHMARKS.view, "同组基准", PEER_BENCHMARKS.description, f"SELECT b.*, n.indicator_name FROM {_read(store, PEER_BENCHMARKS)} b LEFT JOIN ({names}) n USING (indicator_id)"))
+        out.append(
+            View(
+                PEER_BENCHMARKS.view,
+                "同组基准",
+                PEER_BENCHMARKS.description,
+                f"SELECT b.*, n.indicator_name FROM {_read(store, PEER_BENCHMARKS)} b LEFT JOIN ({names}) n USING (indicator_id)",
+            )
+        )
     if store.has_any(EVIDENCE) and names:
         refs = " UNION ALL ".join(
             f"SELECT '{t.qualified_name}' AS source_table, department, year, _row, {', '.join(SOURCE)} FROM {_read(store, rows_dataset(t.qualified_name))}"
@@ -94,7 +132,9 @@ class ReadOnlyError(ValueError):
     """The SQL would change something; only SELECT-like statements run."""
 
 
-def query(settings: Settings, store: Store, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
+def query(
+    settings: Settings, store: Store, sql: str, con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyRelation:
     """Run one read-only statement over the views."""
     con = con or connect(settings, store)
     statements = con.extract_statements(sql)

@@ -9,12 +9,17 @@ from perfeval_pipeline.feeds.files import safe_text
 from perfeval_pipeline.lineage.manifest import Verification
 from perfeval_pipeline.lineage.trace import IndicatorTrace, SourceRow
 
-# Up to this many rows print in full without --all; above it, the first --limit rows and the count.
+# Without --limit or --all: up to this many rows print in full; above it, the first DEFAULT_LIMIT.
 FULL_LISTING_MAX = 50
+DEFAULT_LIMIT = 20
 
 
-def shown_rows(rows: list, limit: int, show_all: bool) -> list:
-    return rows if show_all or len(rows) <= FULL_LISTING_MAX else rows[:limit]
+def shown_rows(rows: list, limit: int | None, show_all: bool) -> list:
+    if show_all:
+        return rows
+    if limit is not None:
+        return rows[:limit]
+    return rows if len(rows) <= FULL_LISTING_MAX else rows[:DEFAULT_LIMIT]
 
 
 def amount(value: float | None, kind: str = "") -> str:
@@ -33,18 +38,22 @@ def _row_line(r: SourceRow) -> str:
     return f"  {r.role:<12} {safe_text(where):<44} {r.row_hash}  {amount(r.amount):>15}  {cells}{status}"
 
 
-def trace_text(t: IndicatorTrace, limit: int, show_all: bool) -> str:
+def trace_text(t: IndicatorTrace, limit: int | None, show_all: bool) -> str:
     unit = f" · {t.unit['name']} ({t.unit['key']})" if t.unit else ""
     levels = f" {t.level1} / {t.level2}" if t.level1 else ""
     lines = [f"{t.name} [{t.id}]{levels}{unit} — {t.department} {t.year}"]
     if t.score:
         s = t.score
         whole = " (the indicator as a whole)" if t.unit else ""
-        lines.append(f"  score        {s['score']:.2f} of {s['points']:g} points (deduction {s['deduction']:.2f}){whole}")
+        lines.append(
+            f"  score        {s['score']:.2f} of {s['points']:g} points (deduction {s['deduction']:.2f}){whole}"
+        )
         lines.append(f"  rule         {s['rule']}")
         lines += [f"  reason       {reason}" for reason in s["reasons"]]
         if s["target"] is not None or s["target_source"]:
-            lines.append(f"  target       {s['target'] if s['target'] is not None else '—'}  from {s['target_source'] or '—'}")
+            lines.append(
+                f"  target       {s['target'] if s['target'] is not None else '—'}  from {s['target_source'] or '—'}"
+            )
     elif not t.scored:
         lines.append("  (statistic: printed in the form, not scored)")
     value, shown = (t.unit["value"], t.unit["display"]) if t.unit else (t.value, t.display)
@@ -56,20 +65,28 @@ def trace_text(t: IndicatorTrace, limit: int, show_all: bool) -> str:
         num, den = (t.unit["numerator"], t.unit["denominator"]) if t.unit else (t.numerator, t.denominator)
         lines.append("  measure      numerator / denominator")
         for role, figure in (("numerator", num), ("denominator", den)):
-            lines.append(f"  {role:<12} {amount(figure, 'wan' if t.money.get(role) else '')} = {t.sides[role]} ({counts[role]} rows)")
+            lines.append(
+                f"  {role:<12} {amount(figure, 'wan' if t.money.get(role) else '')} = {t.sides[role]} ({counts[role]} rows)"
+            )
     else:
         for role, text in t.sides.items():
             lines.append(f"  {t.kind:<12} {text} ({counts.get(role, 0)} rows)")
     rows = shown_rows(t.rows, limit, show_all)
     lines.append("")
-    lines.append(f"source rows ({len(rows)} of {len(t.rows)}): role, landing file, sheet, row, row hash, amount, raw cells")
+    lines.append(
+        f"source rows ({len(rows)} of {len(t.rows)}): role, landing file, sheet, row, row hash, amount, raw cells"
+    )
     lines += [_row_line(r) for r in rows]
     if len(rows) < len(t.rows):
-        lines.append(f"  … {len(t.rows) - len(rows):,} more rows (--all prints every row, --limit N the first N)")
+        lines.append(
+            f"  … {len(t.rows) - len(rows):,} more rows (--all prints every row, --limit N the first N)"
+        )
     lines.append("")
     rc = t.recomputation
     verdict = "✓ matches the stored value" if rc.matches else "✗ DOES NOT MATCH the stored value"
-    lines.append(f"recomputed   {rc.formula} = {rc.display}  {verdict} ({len(t.rows)} rows re-typed from their raw cells)")
+    lines.append(
+        f"recomputed   {rc.formula} = {rc.display}  {verdict} ({len(t.rows)} rows re-typed from their raw cells)"
+    )
     lines += [f"  note: {note}" for note in rc.notes]
     landing = [r for r in t.rows if not r.file.startswith("assets_config/")]
     bad = t.hash_mismatches
@@ -85,7 +102,7 @@ def trace_text(t: IndicatorTrace, limit: int, show_all: bool) -> str:
     return "\n".join(lines)
 
 
-def trace_dict(t: IndicatorTrace, limit: int, show_all: bool) -> dict:
+def trace_dict(t: IndicatorTrace, limit: int | None, show_all: bool) -> dict:
     out = asdict(t)
     rows = shown_rows(t.rows, limit, show_all)
     out["rows"] = [{**asdict(r), "hash_ok": r.hash_ok} for r in rows]
@@ -104,16 +121,25 @@ def total_text(total: dict) -> str:
     lines += [f"  {lvl['name']}  {lvl['score']:.2f} / {lvl['points']:g}" for lvl in total["levels"]]
     lines.append("")
     lines.append(f"  {'id':<34} {'score':>6} / {'pts':<4} {'value':>10}  name")
-    lines += [f"  {i['id']:<34} {i['score']:>6.2f} / {i['points']:<4g} {i['display']:>10}  {i['name']}" for i in total["indicators"]]
+    lines += [
+        f"  {i['id']:<34} {i['score']:>6.2f} / {i['points']:<4g} {i['display']:>10}  {i['name']}"
+        for i in total["indicators"]
+    ]
     lines.append("")
-    lines.append(f"one indicator: perfeval trace {total['department']} {total['year']} <id or printed number>")
+    lines.append(
+        f"one indicator: perfeval trace {total['department']} {total['year']} <id or printed number>"
+    )
     return "\n".join(lines)
 
 
 def verification_text(v: Verification) -> str:
     m = v.manifest
-    commit = (m.get("git_commit") or "unknown")[:12] + (" with uncommitted changes" if m.get("git_dirty") else "")
-    lines = [f"verify {v.report_dir}: manifest of {m['created_at']}, perfeval {m['package'].get('version')}, commit {commit}"]
+    commit = (m.get("git_commit") or "unknown")[:12] + (
+        " with uncommitted changes" if m.get("git_dirty") else ""
+    )
+    lines = [
+        f"verify {v.report_dir}: manifest of {m['created_at']}, perfeval {m['package'].get('version')}, commit {commit}"
+    ]
     lines += [f"DRIFT {d}" for d in v.drift]
     lines += [f"note  {n}" for n in v.notes]
     checked = ", ".join(f"{n} {k} file(s)" for k, n in v.checked.items())
@@ -122,4 +148,10 @@ def verification_text(v: Verification) -> str:
 
 
 def verification_dict(v: Verification) -> dict:
-    return {"report_dir": str(v.report_dir), "clean": v.clean, "drift": [asdict(d) for d in v.drift], "notes": v.notes, "checked": v.checked}
+    return {
+        "report_dir": str(v.report_dir),
+        "clean": v.clean,
+        "drift": [asdict(d) for d in v.drift],
+        "notes": v.notes,
+        "checked": v.checked,
+    }

@@ -22,7 +22,7 @@ import pandas as pd
 from perfeval_pipeline.catalog import EVIDENCE, INDICATOR_VALUES, LEVELS, QUALITY, RESULT, SCORES
 from perfeval_pipeline.config.errors import did_you_mean
 from perfeval_pipeline.config.settings import Settings
-from perfeval_pipeline.feeds.contracts import table_contract
+from perfeval_pipeline.feeds.contracts import all_tables, table_contract
 from perfeval_pipeline.feeds.typing import convert_column
 from perfeval_pipeline.formatting import display
 from perfeval_pipeline.indicators.framework import (
@@ -106,14 +106,19 @@ class IndicatorTrace:
         """Landing rows whose content changed or vanished since ingest, each once."""
         seen: dict[tuple, SourceRow] = {}
         for r in self.rows:
-            if not r.hash_ok:
-                seen.setdefault((r.file, r.sheet, r.row), r)
+            if r.hash_ok:
+                continue
+            first = seen.setdefault((r.file, r.sheet, r.row), r)
+            if first is not r:  # the same row on another side: it may read other cells
+                first.changed_cells = list(dict.fromkeys(first.changed_cells + r.changed_cells))
         return list(seen.values())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Match:
-    kind: str  # id, figure, unit figure, score, total, level, target, peer mean, quota, target row
+    kind: (
+        str  # id, figure, unit figure, item figure, score, total, level, target, peer mean, quota, target row
+    )
     indicator_id: str = ""
     unit_key: str | None = None
     label: str = ""
@@ -162,6 +167,29 @@ def describe_side(side) -> str:
     return text
 
 
+def _item_figures(iid: str, name: str, items: list[dict], money: set[str]) -> list[tuple[str, Match]]:
+    """The amounts and counts of an indicator's listed items (a project's budget, a rule's rows), as
+    the findings print them: money columns in 万元."""
+    out = []
+    for item in items:
+        for row in item.get("rows") or [item]:
+            label = next(
+                (v for k, v in row.items() if isinstance(v, str) and v and not k.startswith("_")), ""
+            )
+            for column, value in row.items():
+                if isinstance(value, bool) or not isinstance(value, int | float) or column.startswith("_"):
+                    continue
+                shown = display(value, "wan") if column in money else f"{value:g}"
+                sheet = f" {row['_source_sheet']}" if row.get("_source_sheet") else ""
+                where = (
+                    f"（{row['_source_file']}{sheet} 第{row['_source_row']}行）"
+                    if row.get("_source_file")
+                    else ""
+                )
+                out.append((shown, Match("item figure", iid, None, f"{name} · {label} · {column}{where}")))
+    return out
+
+
 class PartitionLineage:
     """A computed partition's stored indicators, scores, evidence and result, read once."""
 
@@ -187,15 +215,27 @@ class PartitionLineage:
                 + "; ".join(reasons[:3])
             )
         if not self.store.exists(INDICATOR_VALUES, department, year):
-            raise TraceError(f"{department} {year} has not been evaluated yet: run `perfeval run -d {department} -y {year}`")
+            raise TraceError(
+                f"{department} {year} has not been evaluated yet: run `perfeval run -d {department} -y {year}`"
+            )
         self.framework = settings.frameworks[self.dept.framework]
-        self.values = self.store.read(INDICATOR_VALUES, department, year).set_index("indicator_id", drop=False)
+        self.values = self.store.read(INDICATOR_VALUES, department, year).set_index(
+            "indicator_id", drop=False
+        )
         scores = self.store.read_optional(SCORES, department, year)
         self.scores = scores.set_index("indicator_id", drop=False) if scores is not None else None
         self.levels = self.store.read_optional(LEVELS, department, year)
         quality = self.store.read_optional(QUALITY, department, year)
-        self.headers = {} if quality is None else {r.table: json.loads(r.headers) for r in quality.itertuples() if r.headers}
-        self.header_units = {} if quality is None else {r.table: json.loads(r.header_units) for r in quality.itertuples() if r.header_units}
+        self.headers = (
+            {}
+            if quality is None
+            else {r.table: json.loads(r.headers) for r in quality.itertuples() if r.headers}
+        )
+        self.header_units = (
+            {}
+            if quality is None
+            else {r.table: json.loads(r.header_units) for r in quality.itertuples() if r.header_units}
+        )
         self._landing = LandingFiles(settings)
         self._stored = StoredRows(self.store, department, year)
         self._rows: dict[str, list[SourceRow]] = {}
@@ -208,7 +248,25 @@ class PartitionLineage:
             out.append((rec["display"], Match("figure", iid, label=rec["indicator_name"])))
             for unit in json.loads(rec["by_unit"] or "[]"):
                 shown = display(_none(unit.get("value")), rec["display_kind"])
-                out.append((shown, Match("unit figure", iid, str(unit["key"]), f"{rec['indicator_name']} · {unit.get('name')}")))
+                out.append(
+                    (
+                        shown,
+                        Match(
+                            "unit figure",
+                            iid,
+                            str(unit["key"]),
+                            f"{rec['indicator_name']} · {unit.get('name')}",
+                        ),
+                    )
+                )
+        money = {
+            c.name
+            for t in all_tables(self.settings.contracts)
+            for c in t.columns.values()
+            if c.type == "money"
+        }
+        for iid, rec in self.values.iterrows():
+            out += _item_figures(iid, rec["indicator_name"], json.loads(rec["items"] or "[]"), money)
         if self.scores is not None:
             for iid, s in self.scores.iterrows():
                 out.append((f"{s['score']:.2f}", Match("score", iid, label=f"{iid} 得分")))
@@ -222,17 +280,31 @@ class PartitionLineage:
                 out.append((f"{lvl['score']:.2f}", Match(kind, label=str(lvl["name"]))))
         for iid, bench in load_benchmarks(self.store, self.department, self.year).items():
             if bench.mean is not None:
-                out.append((display(bench.mean, self.framework.get(iid).display), Match("peer mean", iid, label=bench.source)))
+                out.append(
+                    (
+                        display(bench.mean, self.framework.get(iid).display),
+                        Match("peer mean", iid, label=bench.source),
+                    )
+                )
         quota = self.dept.staffing_quota
         if quota:
             out.append((str(sum(quota.values())), Match("quota", label="核定编制数（合计）")))
             out += [(str(v), Match("quota", label=f"核定编制数：{k}")) for k, v in quota.items()]
         out.append((str(len(self.dept.budget_units)), Match("quota", label="预算单位数（departments.yaml）")))
-        out.append((str(len(self.dept.budget_units) - 1), Match("quota", label="下属单位数（departments.yaml）")))
+        out.append(
+            (str(len(self.dept.budget_units) - 1), Match("quota", label="下属单位数（departments.yaml）"))
+        )
         targets = self._stored.table("evaluation.targets")
         if targets is not None:
             for _, row in targets.iterrows():
-                out.append((raw_cell(row, "value"), Match("target row", "evaluation.targets", str(int(row["_row"])), str(row.get("name")))))
+                out.append(
+                    (
+                        raw_cell(row, "value"),
+                        Match(
+                            "target row", "evaluation.targets", str(int(row["_row"])), str(row.get("name"))
+                        ),
+                    )
+                )
         return out
 
     def resolve(self, text: str) -> list[Match]:
@@ -241,8 +313,8 @@ class PartitionLineage:
         if text in self.values.index:
             return [Match("id", text)]
         wanted = parse_printed(text)
-        if wanted is None:
-            return []
+        if wanted is None:  # a word the form prints (是/否): the figures printed exactly so
+            return list(dict.fromkeys(m for shown, m in self._figures() if shown == text.strip()))
         number, unit = wanted
         accept = [(number, unit)]
         if unit == "":
@@ -255,10 +327,18 @@ class PartitionLineage:
             if got is None:
                 continue
             value, kind = got
-            if kind == "" and match.kind in ("figure", "unit figure") and self._kind(match.indicator_id) == "wan":
+            if (
+                kind == ""
+                and match.kind in ("figure", "unit figure")
+                and self._kind(match.indicator_id) == "wan"
+            ):
                 value, kind = value * 1e4, "万元"
             for n, u in accept:
-                same_unit = u == kind or (u in ("万", "万元") and kind in ("万", "万元")) or (u == "" and kind in ("件", "项", "家", "个", "名", "人"))
+                same_unit = (
+                    u == kind
+                    or (u in ("万", "万元") and kind in ("万", "万元"))
+                    or (u == "" and kind in ("件", "项", "家", "个", "名", "人"))
+                )
                 if same_unit and math.isclose(n, value, rel_tol=1e-9, abs_tol=1e-9) and match not in out:
                     out.append(match)
         return out
@@ -276,7 +356,9 @@ class PartitionLineage:
     def total(self) -> dict:
         """Total score and grade with every scored indicator's value and score, and the sum checked."""
         if self.scores is None or self.levels is None:
-            raise TraceError(f"no scores stored for {self.department} {self.year}: run `perfeval run -d {self.department} -y {self.year}`")
+            raise TraceError(
+                f"no scores stored for {self.department} {self.year}: run `perfeval run -d {self.department} -y {self.year}`"
+            )
         total = self.levels[self.levels["level"] == 0].iloc[0]
         indicators = []
         for spec in self.framework.indicators:
@@ -305,8 +387,13 @@ class PartitionLineage:
             "sum_matches": math.isclose(summed, float(total["score"]), abs_tol=1e-9),
             "max_points": float(total["points"]),
             "grade": str(total["grade"]),
-            "grade_band": next(f"{b.grade} ≥ {b.min:g}" for b in self.settings.grades.bands if b.grade == str(total["grade"])),
-            "levels": [{"name": r["name"], "score": float(r["score"]), "points": float(r["points"])} for _, r in levels.iterrows()],
+            "grade_band": next(
+                f"{b.grade} ≥ {b.min:g}" for b in self.settings.grades.bands if b.grade == str(total["grade"])
+            ),
+            "levels": [
+                {"name": r["name"], "score": float(r["score"]), "points": float(r["points"])}
+                for _, r in levels.iterrows()
+            ],
             "indicators": indicators,
         }
 
@@ -344,6 +431,7 @@ class PartitionLineage:
                 "score": float(s["score"]),
                 "deduction": float(s["deduction"]),
                 "rule": s["rule_text"],
+                "rule_kind": s["rule"],
                 "reasons": json.loads(s["reasons"]),
                 "target": _none(s["target"]),
                 "target_source": _none(s["target_source"]),
@@ -382,7 +470,19 @@ class PartitionLineage:
                 quota = list(self.dept.staffing_quota.items())
                 for ordinal, amount in zip(group["_row"].astype(int), group["amount"], strict=True):
                     name, value = quota[ordinal]
-                    out.append(SourceRow(role, table, "assets_config/departments.yaml", self.department, ordinal, name, float(amount), {name: str(value)}, recomputed=float(value)))
+                    out.append(
+                        SourceRow(
+                            role,
+                            table,
+                            "assets_config/departments.yaml",
+                            self.department,
+                            ordinal,
+                            name,
+                            float(amount),
+                            {name: str(value)},
+                            recomputed=float(value),
+                        )
+                    )
                 continue
             stored = self._stored.lookup(table, group["_row"].astype(int).tolist())
             contract = table_contract(self.settings.contracts, table)
@@ -391,7 +491,7 @@ class PartitionLineage:
             amounts = _row_amounts(side, stored, contract, self.header_units.get(table, {}))
             if isinstance(spec.measure, TargetCompletionMeasure):
                 amounts = [_completion(stored.iloc[i]) or 0.0 for i in range(len(stored))]
-            for i, (ordinal, amount) in enumerate(zip(group["_row"].astype(int), group["amount"], strict=True)):
+            for i, amount in enumerate(group["amount"]):
                 row = stored.iloc[i]
                 file = str(row.get("_source_file") or "")
                 sheet = str(row.get("_source_sheet") or "")
@@ -426,7 +526,12 @@ def _cell_columns(side, contract, by: str | None) -> list[str]:
     from perfeval_pipeline.indicators.framework import sql_columns
 
     names = list(contract.key)
-    used = [*side.sum_columns, *(sql_columns(side.where) if side.where else []), *([side.distinct] if side.distinct else []), *([by] if by else [])]
+    used = [
+        *side.sum_columns,
+        *(sql_columns(side.where) if side.where else []),
+        *([side.distinct] if side.distinct else []),
+        *([by] if by else []),
+    ]
     if {"unit_role", "unit_name"} & set(used):
         used.append("unit_code")
     for c in used:
@@ -435,7 +540,9 @@ def _cell_columns(side, contract, by: str | None) -> list[str]:
     return names
 
 
-def _row_amounts(side, stored: pd.DataFrame, contract, header_units: dict[str, str]) -> list[float | None] | None:
+def _row_amounts(
+    side, stored: pd.DataFrame, contract, header_units: dict[str, str]
+) -> list[float | None] | None:
     """Each row's contribution re-typed from its raw cells (as the measures summed clean values)."""
     cols = side.sum_columns
     if not cols:
@@ -443,7 +550,13 @@ def _row_amounts(side, stored: pd.DataFrame, contract, header_units: dict[str, s
     if any(c not in contract.columns for c in cols):
         return None
     typed = [
-        convert_column(stored.apply(lambda r, c=c: raw_cell(r, c), axis=1) if len(stored) else pd.Series([], dtype=object), contract.columns[c], header_units.get(c))
+        convert_column(
+            stored.apply(lambda r, c=c: raw_cell(r, c), axis=1)
+            if len(stored)
+            else pd.Series([], dtype=object),
+            contract.columns[c],
+            header_units.get(c),
+        )
         .astype("Float64")
         .fillna(0)
         for c in cols
@@ -453,7 +566,10 @@ def _row_amounts(side, stored: pd.DataFrame, contract, header_units: dict[str, s
 
 def _completion(row: pd.Series) -> float | None:
     _, _, share, _, _ = completion(
-        raw_cell(row, "value") or None, raw_cell(row, "actual") or None, raw_cell(row, "comparator") or None, raw_cell(row, "unit") or None
+        raw_cell(row, "value") or None,
+        raw_cell(row, "actual") or None,
+        raw_cell(row, "comparator") or None,
+        raw_cell(row, "unit") or None,
     )
     return share
 
@@ -466,7 +582,9 @@ def recompute(spec: IndicatorSpec, trace: IndicatorTrace) -> Recomputation:
     sides: dict[str, float] = {}
     unreadable = [r for r in trace.rows if r.recomputed is None]
     if unreadable:
-        notes.append(f"{len(unreadable)} row(s) have a summed cell that cannot be re-read, e.g. {unreadable[0].file} {unreadable[0].sheet} row {unreadable[0].row}")
+        notes.append(
+            f"{len(unreadable)} row(s) have a summed cell that cannot be re-read, e.g. {unreadable[0].file} {unreadable[0].sheet} row {unreadable[0].row}"
+        )
     for row in trace.rows:
         sides[row.role] = sides.get(row.role, 0.0) + (row.recomputed or 0.0)
     sides = {k: round(v, 2) if not isinstance(m, TargetCompletionMeasure) else v for k, v in sides.items()}
@@ -493,7 +611,13 @@ def recompute(spec: IndicatorSpec, trace: IndicatorTrace) -> Recomputation:
         value = None if matches else value
     else:
         matches = value is not None and math.isclose(value, stored, rel_tol=1e-9, abs_tol=1e-9)
-    rows_off = [r for r in trace.rows if r.recomputed is not None and r.amount is not None and not math.isclose(r.recomputed, r.amount, rel_tol=1e-9, abs_tol=1e-6)]
+    rows_off = [
+        r
+        for r in trace.rows
+        if r.recomputed is not None
+        and r.amount is not None
+        and not math.isclose(r.recomputed, r.amount, rel_tol=1e-9, abs_tol=1e-6)
+    ]
     if rows_off:
         notes.append(
             f"{len(rows_off)} row(s) re-typed from raw differ from the amount stored in evidence, e.g. {rows_off[0].file} "

@@ -10,7 +10,6 @@ validate many partitions in one Great Expectations call (ARCHITECTURE.md, measur
 steps link through a plain output (the partitions' outcomes), not the asset outputs, so Dagster
 does not record every partition of the range as materialized."""
 
-
 import warnings
 
 import dagster as dg
@@ -26,7 +25,11 @@ from perfeval_pipeline.orchestration.resources import PerfevalResource
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 # Steps of different kinds can go to different worker queues in a distributed deployment.
-STEP_TAGS = {"ingest": {"perfeval/step": "ingest"}, "score": {"perfeval/step": "score"}, "report": {"perfeval/step": "render"}}
+STEP_TAGS = {
+    "ingest": {"perfeval/step": "ingest"},
+    "score": {"perfeval/step": "score"},
+    "report": {"perfeval/step": "render"},
+}
 
 
 def _line(settings: Settings, o: Outcome) -> str:
@@ -34,13 +37,17 @@ def _line(settings: Settings, o: Outcome) -> str:
     if o.status in (BLOCKED, FAILED):
         word = "已阻断 blocked" if o.status == BLOCKED else "失败 failed"
         return f"{o.year} {o.department} {dept.name}: {word} — {'; '.join(o.reasons)[:300]}"
-    return f"{o.year} {o.department} {dept.name}: 已评价 evaluated {o.detail['total']:.2f} {o.detail['grade']}"
+    again = "（前一年度结果已变，整改跟踪与历年得分已更新 refreshed）" if o.phase == "refresh" else ""
+    return f"{o.year} {o.department} {dept.name}: 已评价 evaluated {o.detail['total']:.2f} {o.detail['grade']}{again}"
 
 
 def _outputs(contracts) -> dict[str, dg.Out]:
     outs = {specs.feed_key(f).to_user_string(): dg.Out(is_required=False) for f in contracts}
     outs |= {f"{specs.feed_key(f).to_user_string()}_contract": dg.Out(is_required=False) for f in contracts}
-    outs |= {"quality_gate": dg.Out(is_required=False), "quality_gate_all_feeds_usable": dg.Out(is_required=False)}
+    outs |= {
+        "quality_gate": dg.Out(is_required=False),
+        "quality_gate_all_feeds_usable": dg.Out(is_required=False),
+    }
     outs["indicator_values"] = dg.Out(is_required=False)
     outs["ingested"] = dg.Out(description="the partitions' ingest outcomes, for the next step")
     return outs
@@ -67,7 +74,15 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
                         yield event
         yield dg.Output(outcomes, "ingested")
 
-    @dg.op(out={"peer_benchmarks": dg.Out(is_required=False), "scorecard": dg.Out(is_required=False), "findings": dg.Out(is_required=False), "scored": dg.Out()}, tags=STEP_TAGS["score"])
+    @dg.op(
+        out={
+            "peer_benchmarks": dg.Out(is_required=False),
+            "scorecard": dg.Out(is_required=False),
+            "findings": dg.Out(is_required=False),
+            "scored": dg.Out(),
+        },
+        tags=STEP_TAGS["score"],
+    )
     def score(context: dg.OpExecutionContext, perfeval: PerfevalResource, ingested: list):
         """Peer benchmarks of each year, then scorecards, findings and result.json."""
         cfg = perfeval.settings()
@@ -78,8 +93,7 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
                 outcomes.append(o)
                 if not o.ok:
                     perfeval.progress(_line(cfg, o))
-                for event in events.score_events(cfg, o):
-                    yield event
+                yield from events.score_events(cfg, o)
         yield dg.Output(outcomes, "scored")
 
     @dg.op(out={"feedback_form": dg.Out(is_required=False)}, tags=STEP_TAGS["report"])
@@ -90,12 +104,15 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
         for o in scored:
             final[o.key] = o
         ready = {o.key: o for o in scored if o.phase == "score" and o.ok}
-        with Batch(cfg, list(ready), perfeval.workers) as batch:
+        with Batch(cfg, list(final), perfeval.workers) as batch:
             for o in batch.iter_render(ready):
                 final[o.key] = o if not o.ok else ready[o.key]
                 perfeval.progress(_line(cfg, o if not o.ok else ready[o.key]))
-                for event in events.render_events(cfg, o):
-                    yield event
+                yield from events.render_events(cfg, o)
+            for o in batch.iter_refresh():
+                final[o.key] = o
+                perfeval.progress(_line(cfg, o))
+                yield from events.refresh_events(cfg, o)
             for year, path in batch.write_summaries(sorted({y for _, y in final})).items():
                 counts = {"已评价 evaluated": sum(1 for k, o in final.items() if k[1] == year and o.ok)}
                 yield events.summary_event(year, path, counts)
@@ -103,7 +120,8 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
         if bad:
             lines = [_line(cfg, o) for o in sorted(bad, key=lambda o: o.key)]
             raise dg.Failure(
-                description=f"{len(bad)} 个部门年度未完成评价 (not evaluated):\n" + "\n".join(f"- {line}" for line in lines),
+                description=f"{len(bad)} 个部门年度未完成评价 (not evaluated):\n"
+                + "\n".join(f"- {line}" for line in lines),
                 metadata={"partitions": dg.MetadataValue.json([key(o.department, o.year) for o in bad])},
                 allow_retries=False,
             )
@@ -111,24 +129,60 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
 
     feed_outputs = {specs.feed_key(f).to_user_string(): specs.feed_key(f) for f in contracts}
 
-    @dg.graph(out={name: dg.GraphOut() for name in [*feed_outputs, *(f"{n}_contract" for n in feed_outputs), "quality_gate", "quality_gate_all_feeds_usable", "indicator_values", "peer_benchmarks", "scorecard", "findings", "feedback_form"]})
+    @dg.graph(
+        out={
+            name: dg.GraphOut()
+            for name in [
+                *feed_outputs,
+                *(f"{n}_contract" for n in feed_outputs),
+                "quality_gate",
+                "quality_gate_all_feeds_usable",
+                "indicator_values",
+                "peer_benchmarks",
+                "scorecard",
+                "findings",
+                "feedback_form",
+            ]
+        }
+    )
     def evaluation():
         ingested = ingest()
         scored = score(ingested.ingested)
-        out = {name: getattr(ingested, name) for name in [*feed_outputs, *(f"{n}_contract" for n in feed_outputs), "quality_gate", "quality_gate_all_feeds_usable", "indicator_values"]}
-        out |= {"peer_benchmarks": scored.peer_benchmarks, "scorecard": scored.scorecard, "findings": scored.findings}
+        out = {
+            name: getattr(ingested, name)
+            for name in [
+                *feed_outputs,
+                *(f"{n}_contract" for n in feed_outputs),
+                "quality_gate",
+                "quality_gate_all_feeds_usable",
+                "indicator_values",
+            ]
+        }
+        out |= {
+            "peer_benchmarks": scored.peer_benchmarks,
+            "scorecard": scored.scorecard,
+            "findings": scored.findings,
+        }
         out["feedback_form"] = report(scored.scored)
         return out
 
     keys = {**feed_outputs, **{k.to_user_string(): k for k in specs.GROUPS}}
     deps = specs.internal_deps(contracts)
-    descriptions = {name: specs.DESCRIPTIONS.get(k) or specs.feed_description(contracts[name.removesuffix("_feed")]) for name, k in keys.items()}
+    descriptions = {
+        name: specs.DESCRIPTIONS.get(k) or specs.feed_description(contracts[name.removesuffix("_feed")])
+        for name, k in keys.items()
+    }
     metadata = {
-        **{name: {"dagster/column_schema": specs.column_schema(contracts[name.removesuffix("_feed")])} for name in feed_outputs},
+        **{
+            name: {"dagster/column_schema": specs.column_schema(contracts[name.removesuffix("_feed")])}
+            for name in feed_outputs
+        },
         **{k.to_user_string(): {} for k in specs.GROUPS},
     }
     metadata["quality_gate"] = {"分区与部门 partitions": dg.MetadataValue.md(partitions.label_table())}
-    kinds = {name: {"pandas", "parquet"} for name in feed_outputs} | {k.to_user_string(): v for k, v in specs.KINDS.items()}
+    kinds = {name: {"pandas", "parquet"} for name in feed_outputs} | {
+        k.to_user_string(): v for k, v in specs.KINDS.items()
+    }
     return dg.AssetsDefinition.from_graph(
         evaluation,
         keys_by_output_name=keys,

@@ -23,7 +23,8 @@ def md_table(rows: list[dict], columns: list[str]) -> str:
         return "_(无 none)_"
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     body = "".join(
-        "| " + " | ".join(str(r.get(c, "")).replace("|", "\\|").replace("\n", " ") for c in columns) + " |\n" for r in rows
+        "| " + " | ".join(str(r.get(c, "")).replace("|", "\\|").replace("\n", " ") for c in columns) + " |\n"
+        for r in rows
     )
     return head + body
 
@@ -51,7 +52,12 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             continue
         tables = list(fq["tables"].values())
         failed = [
-            {"表 table": t["table"], "问题 reason": e["reason"], "行数 rows": e["rows_quarantined"], "示例 samples": "; ".join(e["samples"][:3])}
+            {
+                "表 table": t["table"],
+                "问题 reason": e["reason"],
+                "行数 rows": e["rows_quarantined"],
+                "示例 samples": "; ".join(e["samples"][:3]),
+            }
             for t in tables
             for e in t["failed_expectations"]
         ]
@@ -62,23 +68,39 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             "隔离行数 rows_quarantined": fq["rows_quarantined"],
             "未读取行数 rows_reported": fq["rows_reported"],
             "dagster/row_count": fq["rows_kept"],
-            "文件 files": dg.MetadataValue.md(md_table([{"文件 file": f["path"], "sha256": f["sha256"][:16], "字节 bytes": f["bytes"]} for f in fq["files"]], ["文件 file", "sha256", "字节 bytes"])),
+            "文件 files": dg.MetadataValue.md(
+                md_table(
+                    [
+                        {"文件 file": f["path"], "sha256": f["sha256"][:16], "字节 bytes": f["bytes"]}
+                        for f in fq["files"]
+                    ],
+                    ["文件 file", "sha256", "字节 bytes"],
+                )
+            ),
             "各表 tables": dg.MetadataValue.md(
                 md_table(
                     [
-                        {"表 table": t["table"], "读取 read": t["rows_read"], "保留 kept": t["rows_kept"], "隔离 quarantined": t["rows_quarantined"], "未读取 reported": t["rows_reported"]}
+                        {
+                            "表 table": t["table"],
+                            "读取 read": t["rows_read"],
+                            "保留 kept": t["rows_kept"],
+                            "隔离 quarantined": t["rows_quarantined"],
+                            "未读取 reported": t["rows_reported"],
+                        }
                         for t in tables
                     ],
                     ["表 table", "读取 read", "保留 kept", "隔离 quarantined", "未读取 reported"],
                 )
             ),
             "SQL": dg.MetadataValue.text(
-                f"perfeval sql \"SELECT * FROM {rows_dataset(contract.main_table.qualified_name).view} "
+                f'perfeval sql "SELECT * FROM {rows_dataset(contract.main_table.qualified_name).view} '
                 f"WHERE department = '{o.department}' AND year = {o.year}\""
             ),
         }
-        events.append(dg.AssetMaterialization(asset, partition=pk, metadata=metadata))
         issues = fq["structural_issues"]
+        # A feed that is missing or structurally unusable is not materialized: its check says why.
+        if fq["files"] and not issues:
+            events.append(dg.AssetMaterialization(asset, partition=pk, metadata=metadata))
         events.append(
             dg.AssetCheckEvaluation(
                 asset_key=asset,
@@ -88,10 +110,15 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={
                     **common,
-                    "结构问题 structural_issues": dg.MetadataValue.md("\n".join(f"- {i}" for i in issues) or "_(无 none)_"),
-                    "隔离规则 failed_expectations": dg.MetadataValue.md(md_table(failed, ["表 table", "问题 reason", "行数 rows", "示例 samples"])),
+                    "结构问题 structural_issues": dg.MetadataValue.md(
+                        "\n".join(f"- {i}" for i in issues) or "_(无 none)_"
+                    ),
+                    "隔离规则 failed_expectations": dg.MetadataValue.md(
+                        md_table(failed, ["表 table", "问题 reason", "行数 rows", "示例 samples"])
+                    ),
                     "行数核对 read = kept + quarantined + reported": all(
-                        t["rows_read"] == t["rows_kept"] + t["rows_quarantined"] + t["rows_reported"] for t in tables
+                        t["rows_read"] == t["rows_kept"] + t["rows_quarantined"] + t["rows_reported"]
+                        for t in tables
                     ),
                 },
             )
@@ -105,7 +132,12 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             passed=usable,
             partition=pk,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={**common, "阻断原因 blocked_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "_(无 none)_")},
+            metadata={
+                **common,
+                "阻断原因 blocked_reasons": dg.MetadataValue.md(
+                    "\n".join(f"- {r}" for r in reasons) or "_(无 none)_"
+                ),
+            },
         )
     )
     if usable:
@@ -113,7 +145,11 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             dg.AssetMaterialization(
                 specs.QUALITY_GATE,
                 partition=pk,
-                metadata={**common, "可评价 usable": True, "忽略的文件 ignored_files": ", ".join(quality.get("ignored_files", [])) or "—"},
+                metadata={
+                    **common,
+                    "可评价 usable": True,
+                    "忽略的文件 ignored_files": ", ".join(quality.get("ignored_files", [])) or "—",
+                },
             )
         )
         ind = o.detail.get("indicators", {})
@@ -129,7 +165,10 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
                     "证据行数 evidence_rows": ind.get("evidence_rows", 0),
                     "dagster/row_count": ind.get("count", 0),
                     "无法计算 not_computable": dg.MetadataValue.md(
-                        md_table([{"指标 indicator": k, "原因 reason": v} for k, v in not_computable.items()], ["指标 indicator", "原因 reason"])
+                        md_table(
+                            [{"指标 indicator": k, "原因 reason": v} for k, v in not_computable.items()],
+                            ["指标 indicator", "原因 reason"],
+                        )
                     ),
                     "溯源 trace": dg.MetadataValue.text(trace_command(o, "<指标或数字>")),
                 },
@@ -145,7 +184,12 @@ def score_events(settings: Settings, o: Outcome) -> list:
     common = _common(settings, o)
     d = o.detail
     bench = [
-        {"指标 indicator": b["indicator_id"], "同组 group": "、".join(b["groups"]), "均值 mean": b["mean"], "来源 source": b["source"]}
+        {
+            "指标 indicator": b["indicator_id"],
+            "同组 group": "、".join(b["groups"]),
+            "均值 mean": b["mean"],
+            "来源 source": b["source"],
+        }
         for b in d["benchmarks"]
     ]
     levels = {f"{lvl['name']} score": float(lvl["score"]) for lvl in d["levels"]}
@@ -153,7 +197,12 @@ def score_events(settings: Settings, o: Outcome) -> list:
         dg.AssetMaterialization(
             specs.PEER_BENCHMARKS,
             partition=pk,
-            metadata={**common, "同组基准 benchmarks": dg.MetadataValue.md(md_table(bench, ["指标 indicator", "同组 group", "均值 mean", "来源 source"]))},
+            metadata={
+                **common,
+                "同组基准 benchmarks": dg.MetadataValue.md(
+                    md_table(bench, ["指标 indicator", "同组 group", "均值 mean", "来源 source"])
+                ),
+            },
         ),
         dg.AssetMaterialization(
             specs.SCORECARD,
@@ -164,7 +213,13 @@ def score_events(settings: Settings, o: Outcome) -> list:
                 "评价结论 grade": d["grade"],
                 **levels,
                 "扣分 deductions": dg.MetadataValue.md(
-                    md_table([{"指标 id": x["id"], "扣分 deduction": x["deduction"], "原因 reason": x["reason"]} for x in d["deductions"]], ["指标 id", "扣分 deduction", "原因 reason"])
+                    md_table(
+                        [
+                            {"指标 id": x["id"], "扣分 deduction": x["deduction"], "原因 reason": x["reason"]}
+                            for x in d["deductions"]
+                        ],
+                        ["指标 id", "扣分 deduction", "原因 reason"],
+                    )
                 ),
                 "溯源 trace": dg.MetadataValue.text(trace_command(o)),
             },
@@ -177,7 +232,9 @@ def score_events(settings: Settings, o: Outcome) -> list:
                 "问题条数 problem_items": sum(p["items"] for p in d["problems"]),
                 "存在问题 problems": dg.MetadataValue.md(md_table(d["problems"], ["no", "title", "items"])),
                 "整改跟踪 rectification": dg.MetadataValue.json(d["rectification"]),
-                "result.json": dg.MetadataValue.path(str(settings.report_folder(o.department, o.year) / "result.json")),
+                "result.json": dg.MetadataValue.path(
+                    str(settings.report_folder(o.department, o.year) / "result.json")
+                ),
             },
         ),
     ]
@@ -204,6 +261,20 @@ def render_events(settings: Settings, o: Outcome) -> list:
             },
         )
     ]
+
+
+def refresh_events(settings: Settings, o: Outcome) -> list:
+    """A later year re-composed because an earlier year of its department changed in this run."""
+    if not o.ok:
+        return []
+    why = {"更新原因 refreshed_because": f"{o.department} 之前年度的评价结果已更新（整改跟踪、历年得分）"}
+    findings = dg.AssetMaterialization(
+        specs.FINDINGS,
+        partition=key(o.department, o.year),
+        metadata={**_common(settings, o), **why, "整改跟踪 rectification": o.detail["rectification"]},
+    )
+    form = render_events(settings, o)[0]
+    return [findings, form._replace(metadata={**form.metadata, **why})]
 
 
 def summary_event(year: int, path: str, counts: dict[str, int]) -> dg.AssetMaterialization:

@@ -23,7 +23,9 @@ def parse_key(partition_key: str) -> tuple[str, int]:
     """'2023-jdz-zwsjj' → ('jdz-zwsjj', 2023)."""
     year, _, department = str(partition_key).partition("-")
     if not year.isdigit() or not department:
-        raise ValueError(f"not a department-year partition key: {partition_key!r} (expected e.g. 2023-jdz-zwsjj)")
+        raise ValueError(
+            f"not a department-year partition key: {partition_key!r} (expected e.g. 2023-jdz-zwsjj)"
+        )
     return department, int(year)
 
 

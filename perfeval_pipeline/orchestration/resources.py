@@ -32,8 +32,13 @@ class PerfevalResource(dg.ConfigurableResource):
     landing_dir: str | None = Field(default=None, description="landing folder (PERFEVAL_LANDING)")
     store_dir: str | None = Field(default=None, description="data store (PERFEVAL_STORE)")
     reports_dir: str | None = Field(default=None, description="reports folder (PERFEVAL_REPORTS)")
-    workers: int = Field(default=0, description="worker processes per run; 0: pipeline.yaml workers (0 = one per CPU)")
-    progress_fd: int | None = Field(default=None, description="file descriptor that gets one line per finished partition (the CLI's terminal)")
+    workers: int = Field(
+        default=0, description="worker processes per run; 0: pipeline.yaml workers (0 = one per CPU)"
+    )
+    progress_fd: int | None = Field(
+        default=None,
+        description="file descriptor that gets one line per finished partition (the CLI's terminal)",
+    )
 
     def paths(self) -> Paths:
         return Paths.resolve(self.home, self.config_dir, self.landing_dir, self.store_dir, self.reports_dir)

@@ -90,7 +90,9 @@ def run_ranges(
     return results
 
 
-def statuses(settings: Settings, selected: list[tuple[str, int]], since: float = 0.0) -> list[PartitionStatus]:
+def statuses(
+    settings: Settings, selected: list[tuple[str, int]], since: float = 0.0
+) -> list[PartitionStatus]:
     """Each selected partition's state from the result.json a run written after `since` left."""
     import json
 
@@ -98,13 +100,22 @@ def statuses(settings: Settings, selected: list[tuple[str, int]], since: float =
     for department, year in selected:
         path = settings.report_folder(department, year) / RESULT.name
         if not path.exists() or path.stat().st_mtime < since:
-            out.append(PartitionStatus(department, year, "missing", None, None, "the run did not reach it (see the Dagster log)"))
+            out.append(
+                PartitionStatus(
+                    department, year, "missing", None, None, "the run did not reach it (see the Dagster log)"
+                )
+            )
             continue
         result = json.loads(path.read_text(encoding="utf-8"))
         reasons = result.get("blocked_reasons") or result.get("failure") or []
         out.append(
             PartitionStatus(
-                department, year, result["status"], result.get("total_score"), result.get("grade"), "; ".join(reasons)
+                department,
+                year,
+                result["status"],
+                result.get("total_score"),
+                result.get("grade"),
+                "; ".join(reasons),
             )
         )
     return out

@@ -7,6 +7,7 @@ import dagster as dg
 
 from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, Partitions
+from perfeval_pipeline.orchestration.resources import PerfevalResource
 
 
 def year_run_request(settings: Settings, partitions: Partitions, year: int) -> dg.RunRequest | dg.SkipReason:
@@ -19,7 +20,9 @@ def year_run_request(settings: Settings, partitions: Partitions, year: int) -> d
         )
     start, end = found
     # One request per evaluated year: a re-evaluated tick (daemon restart) never launches twice.
-    return dg.RunRequest(run_key=f"annual-{year}", tags={RANGE_START: start, RANGE_END: end, "perfeval/year": str(year)})
+    return dg.RunRequest(
+        run_key=f"annual-{year}", tags={RANGE_START: start, RANGE_END: end, "perfeval/year": str(year)}
+    )
 
 
 def annual_schedule(settings: Settings, partitions: Partitions, job) -> dg.ScheduleDefinition:
@@ -37,7 +40,8 @@ def annual_schedule(settings: Settings, partitions: Partitions, job) -> dg.Sched
             "year's departments."
         ),
     )
-    def annual_evaluation(context: dg.ScheduleEvaluationContext):
-        return year_run_request(settings, partitions, context.scheduled_execution_time.year - 1)
+    def annual_evaluation(context: dg.ScheduleEvaluationContext, perfeval: PerfevalResource):
+        current = perfeval.settings()
+        return year_run_request(current, Partitions(current), context.scheduled_execution_time.year - 1)
 
     return annual_evaluation

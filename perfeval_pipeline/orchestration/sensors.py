@@ -19,6 +19,7 @@ from perfeval_pipeline.config.errors import did_you_mean
 from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.feeds.files import safe_text, scan_folder, sha256_file
 from perfeval_pipeline.orchestration.partitions import key
+from perfeval_pipeline.orchestration.resources import PerfevalResource
 
 
 @dataclass
@@ -35,14 +36,22 @@ def unknown_folder(settings: Settings, rel: str, department: str, year: str) -> 
     """Why a landing folder is not a partition (with the fix), or None when it is one."""
     problems = []
     if not year.isdigit() or int(year) not in settings.years:
-        problems.append(f"year {year!r} is not in `years` {list(settings.years)}: add it to {settings.config_dir / 'pipeline.yaml'}")
+        problems.append(
+            f"year {year!r} is not in `years` {list(settings.years)}: add it to {settings.config_dir / 'pipeline.yaml'}"
+        )
     if department not in settings.departments:
         problems.append(
             f"department {department!r} is unknown{did_you_mean(department, settings.departments)}: add it to "
             f"{settings.config_dir / 'departments.yaml'}"
         )
-    elif year.isdigit() and int(year) in settings.years and int(year) not in settings.department_years(department):
-        problems.append(f"{department} is not evaluated for {year}: its `years` in departments.yaml are {list(settings.department_years(department))}")
+    elif (
+        year.isdigit()
+        and int(year) in settings.years
+        and int(year) not in settings.department_years(department)
+    ):
+        problems.append(
+            f"{department} is not evaluated for {year}: its `years` in departments.yaml are {list(settings.department_years(department))}"
+        )
     return f"landing folder {safe_text(rel)} is ignored: " + "; ".join(problems) if problems else None
 
 
@@ -54,14 +63,18 @@ def evaluated_hashes(settings: Settings, department: str, year: int) -> dict[str
         return None
     if json.loads(result.read_text(encoding="utf-8")).get("status") != "evaluated":
         return None
-    return {f["path"]: f["sha256"] for f in json.loads(manifest.read_text(encoding="utf-8")).get("landing", [])}
+    return {
+        f["path"]: f["sha256"] for f in json.loads(manifest.read_text(encoding="utf-8")).get("landing", [])
+    }
 
 
 def scan_landing(settings: Settings, previous: dict, now: float, settle_seconds: float) -> LandingScan:
     """Compare every {year}/{department} folder with the previous cursor (pure apart from reading files)."""
     scan = LandingScan()
     feeds = set(settings.contracts)
-    folders = sorted(p for y in settings.landing_dir.iterdir() if y.is_dir() for p in y.iterdir() if p.is_dir())
+    folders = sorted(
+        p for y in settings.landing_dir.iterdir() if y.is_dir() for p in y.iterdir() if p.is_dir()
+    )
     for folder in folders:
         rel = folder.relative_to(settings.landing_dir).as_posix()
         before = previous.get(rel, {"files": {}, "acted": None, "changes": 0})
@@ -79,7 +92,9 @@ def scan_landing(settings: Settings, previous: dict, now: float, settle_seconds:
             old = before["files"].get(path.name)
             same = old is not None and old[0] == size and old[1] == mtime
             files[path.name] = [size, mtime, old[2] if same else sha256_file(path)]
-        combined = hashlib.sha256("".join(f"{n}:{f[2]}\n" for n, f in sorted(files.items())).encode()).hexdigest()
+        combined = hashlib.sha256(
+            "".join(f"{n}:{f[2]}\n" for n, f in sorted(files.items())).encode()
+        ).hexdigest()
         entry = {**before, "files": files}
         scan.cursor[rel] = entry
         department, year = folder.name, folder.parent.name
@@ -105,7 +120,11 @@ def scan_landing(settings: Settings, previous: dict, now: float, settle_seconds:
         # which Dagster would silently drop; kept in the cursor, it is stable across re-evaluations.
         pk = key(department, int(year))
         scan.run_requests.append(
-            dg.RunRequest(run_key=f"{pk}:{combined[:16]}:{entry['changes']}", partition_key=pk, tags={"perfeval/landing_hash": combined[:16]})
+            dg.RunRequest(
+                run_key=f"{pk}:{combined[:16]}:{entry['changes']}",
+                partition_key=pk,
+                tags={"perfeval/landing_hash": combined[:16]},
+            )
         )
         entry["acted"] = combined
     return scan
@@ -119,7 +138,6 @@ def landing_sensor(settings: Settings, job) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=cfg.interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if cfg.running else dg.DefaultSensorStatus.STOPPED,
-        required_resource_keys={"perfeval"},
         description=(
             "监视 data/landing/{年度}/{部门}/：某部门年度的全部必需数据源到齐后运行一次，文件内容变化后再运行；"
             "与上次评价所读文件完全相同的不运行。未知部门或年度的文件夹在日志中提示修改哪个配置文件。\n\n"
@@ -127,8 +145,8 @@ def landing_sensor(settings: Settings, job) -> dg.SensorDefinition:
             "files already evaluated. Settings: `landing_sensor` in pipeline.yaml."
         ),
     )
-    def landing(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        current = context.resources.perfeval.settings()
+    def landing(context: dg.SensorEvaluationContext, perfeval: PerfevalResource) -> dg.SensorResult:
+        current = perfeval.settings()
         if not current.landing_dir.is_dir():
             return dg.SensorResult(skip_reason=f"landing folder {current.landing_dir} does not exist")
         scan = scan_landing(current, json.loads(context.cursor or "{}"), time.time(), cfg.settle_seconds)
@@ -137,8 +155,11 @@ def landing_sensor(settings: Settings, job) -> dg.SensorDefinition:
         cursor = json.dumps(scan.cursor, sort_keys=True)
         if scan.run_requests:
             return dg.SensorResult(run_requests=scan.run_requests, cursor=cursor)
-        reasons = ["no new or changed complete department-year folder", *scan.warnings, *(f"waiting for {w}" for w in scan.waiting)]
+        reasons = [
+            "no new or changed complete department-year folder",
+            *scan.warnings,
+            *(f"waiting for {w}" for w in scan.waiting),
+        ]
         return dg.SensorResult(skip_reason="; ".join(reasons), cursor=cursor)
 
     return landing
-

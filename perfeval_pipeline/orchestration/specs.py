@@ -40,9 +40,19 @@ def column_schema(contract: FeedContract) -> dg.TableSchema:
     table = contract.main_table
     cols = []
     for col in table.columns.values():
-        rules = [x for x in ("必填" if col.required else "", f"取值 {'/'.join(col.allowed)}" if col.allowed else "") if x]
+        rules = [
+            x
+            for x in ("必填" if col.required else "", f"取值 {'/'.join(col.allowed)}" if col.allowed else "")
+            if x
+        ]
         text = f"{col.header}（{'、'.join(col.aliases[1:3])}）" if len(col.aliases) > 1 else col.header
-        cols.append(dg.TableColumn(name=col.name, type=col.type, description="；".join([text, *rules, col.description] if col.description else [text, *rules])))
+        cols.append(
+            dg.TableColumn(
+                name=col.name,
+                type=col.type,
+                description="；".join([text, *rules, col.description] if col.description else [text, *rules]),
+            )
+        )
     return dg.TableSchema(columns=cols)
 
 
@@ -63,6 +73,7 @@ DESCRIPTIONS = {
     "同一步骤写出。\n\nThe year's province summary, written by the report step.",
 }
 
+
 # Lineage inside the evaluation graph: what each asset is computed from.
 def internal_deps(contracts: dict[str, FeedContract]) -> dict[dg.AssetKey, set[dg.AssetKey]]:
     feeds = {feed_key(f) for f in contracts}
@@ -78,7 +89,14 @@ def internal_deps(contracts: dict[str, FeedContract]) -> dict[dg.AssetKey, set[d
     }
 
 
-GROUPS = {QUALITY_GATE: INGEST, INDICATOR_VALUES: EVALUATION, PEER_BENCHMARKS: EVALUATION, SCORECARD: EVALUATION, FINDINGS: EVALUATION, FEEDBACK_FORM: REPORTS}
+GROUPS = {
+    QUALITY_GATE: INGEST,
+    INDICATOR_VALUES: EVALUATION,
+    PEER_BENCHMARKS: EVALUATION,
+    SCORECARD: EVALUATION,
+    FINDINGS: EVALUATION,
+    FEEDBACK_FORM: REPORTS,
+}
 KINDS = {
     QUALITY_GATE: {"python"},
     INDICATOR_VALUES: {"duckdb", "parquet"},
@@ -89,7 +107,9 @@ KINDS = {
 }
 
 
-def check_specs(contracts: dict[str, FeedContract], partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+def check_specs(
+    contracts: dict[str, FeedContract], partitions: dg.PartitionsDefinition
+) -> list[dg.AssetCheckSpec]:
     specs = [
         dg.AssetCheckSpec(
             "contract",

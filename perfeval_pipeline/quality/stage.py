@@ -13,7 +13,7 @@ import pandas as pd
 
 from perfeval_pipeline.catalog import QUALITY, rows_dataset
 from perfeval_pipeline.config.settings import Settings
-from perfeval_pipeline.feeds.files import StructuralIssue, read_landing_file, rel_path, scan_folder
+from perfeval_pipeline.feeds.files import StructuralIssue, read_landing_file, rel_path, safe_text, scan_folder
 from perfeval_pipeline.feeds.readers import FeedRead, read_feed
 from perfeval_pipeline.feeds.typing import PARSE_ERRORS
 from perfeval_pipeline.quality.validate import PartitionQuality, gate, validate_chunk
@@ -52,7 +52,9 @@ def read_partition(
         files, issues = [], [i for i in scan.issues if i.file.split("/")[-1].split(".")[0] == feed]
         for path in scan.files[feed]:
             _, _, table = path.stem.partition(".")
-            file, issue = read_landing_file(path, settings.landing_dir, feed, table or None, settings.pipeline.limits)
+            file, issue = read_landing_file(
+                path, settings.landing_dir, feed, table or None, settings.pipeline.limits
+            )
             if issue:
                 issues.append(issue)
             else:
@@ -63,7 +65,7 @@ def read_partition(
             read = read_feed(files, contract, settings.pipeline.limits, folder_rel)
             read.issues = issues + read.issues
         reads[feed] = read
-    return reads, scan.ignored
+    return reads, [safe_text(name) for name in scan.ignored]
 
 
 def ingest(
@@ -76,7 +78,9 @@ def ingest(
         raise ValueError(f"ingest one year at a time, got {sorted(years)}")
     reads, ignored = {}, {}
     for department, year in partitions:
-        reads[(department, year)], ignored[(department, year)] = read_partition(settings, department, year, feeds)
+        reads[(department, year)], ignored[(department, year)] = read_partition(
+            settings, department, year, feeds
+        )
     validated = validate_chunk(reads, settings, years.pop())
     out = {}
     for p in partitions:
@@ -135,7 +139,12 @@ def store_quality(store: Store, pq: PartitionQuality) -> None:
     """Write every table's rows and the quality summary of one partition (call under its lock)."""
     for fq in pq.feeds.values():
         for t in fq.tables.values():
-            store.write(rows_dataset(t.table), pq.department, pq.year, t.rows.drop(columns=[PARSE_ERRORS], errors="ignore"))
+            store.write(
+                rows_dataset(t.table),
+                pq.department,
+                pq.year,
+                t.rows.drop(columns=[PARSE_ERRORS], errors="ignore"),
+            )
     store.write(QUALITY, pq.department, pq.year, quality_frame(pq))
 
 
@@ -143,7 +152,9 @@ def changed_files(pq: PartitionQuality) -> list[StructuralIssue]:
     """Landing files that changed on disk after they were read (the store would not hold what the
     manifest hashes): one issue per file."""
     return [
-        StructuralIssue(f.rel, "changed while the run was reading it: evaluate again once it is complete", code="changed")
+        StructuralIssue(
+            f.rel, "changed while the run was reading it: evaluate again once it is complete", code="changed"
+        )
         for fq in pq.feeds.values()
         for f in fq.files
         if f.changed_since_read()

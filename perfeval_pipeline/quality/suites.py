@@ -67,9 +67,20 @@ def _col_checks(col: ColumnContract, ctx: ChunkContext) -> list[Check]:
     if col.min is not None or col.max is not None:
         bounds = {k: v for k, v in (("min_value", col.min), ("max_value", col.max)) if v is not None}
         text = " – ".join(f"{v:g}" for v in bounds.values())
-        out.append(Check("expect_column_values_to_be_between", (col.name,), f"{label} 超出范围 (allowed {text})", {**on, **bounds}))
+        out.append(
+            Check(
+                "expect_column_values_to_be_between",
+                (col.name,),
+                f"{label} 超出范围 (allowed {text})",
+                {**on, **bounds},
+            )
+        )
     if col.plausible is not None:
-        bounds = {k: v for k, v in (("min_value", col.plausible.min), ("max_value", col.plausible.max)) if v is not None}
+        bounds = {
+            k: v
+            for k, v in (("min_value", col.plausible.min), ("max_value", col.plausible.max))
+            if v is not None
+        }
         text = " – ".join(f"{v:,.0f}" for v in bounds.values())
         out.append(
             Check(
@@ -127,7 +138,9 @@ def contract_checks(contract: TableContract, ctx: ChunkContext) -> list[Check]:
         kwargs = {"column_A": a, "column_B": b, "ignore_row_if": "either_value_is_missing"}
         if or_equal is not None:
             kwargs["or_equal"] = or_equal
-        checks.append(Check(f"expect_column_pair_values_{kind}", (rule.left, rule.right), rule.reason, kwargs))
+        checks.append(
+            Check(f"expect_column_pair_values_{kind}", (rule.left, rule.right), rule.reason, kwargs)
+        )
     checks.append(
         Check(
             "expect_column_values_to_be_in_set",
@@ -184,7 +197,9 @@ def _batch_definition():
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             _state["context"] = context
             _state["batch"] = (
-                context.data_sources.add_pandas("perfeval").add_dataframe_asset("rows").add_batch_definition_whole_dataframe("all")
+                context.data_sources.add_pandas("perfeval")
+                .add_dataframe_asset("rows")
+                .add_batch_definition_whole_dataframe("all")
             )
         return _state["batch"]
 
@@ -211,7 +226,9 @@ def run_checks(frame: pd.DataFrame, checks: list[Check], name: str) -> list[tupl
     for result in batch.validate(build_suite(checks, name), result_format="BOOLEAN_ONLY").results:
         check = by_reason[result.expectation_config.description]
         if result.exception_info and result.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{name}: {check.expectation} on {list(check.columns)} did not run: {str(result.exception_info)[:500]}")
+            raise RuntimeError(
+                f"{name}: {check.expectation} on {list(check.columns)} did not run: {str(result.exception_info)[:500]}"
+            )
         verdicts[check.reason] = bool(result.success)
     failed = [c for c in checks if not verdicts[c.reason]]
     details: dict[str, dict] = {}
@@ -219,6 +236,8 @@ def run_checks(frame: pd.DataFrame, checks: list[Check], name: str) -> list[tupl
         for result in batch.validate(build_suite(failed, name + "/failed"), result_format="COMPLETE").results:
             check = by_reason[result.expectation_config.description]
             if "unexpected_index_list" not in (result.result or {}):
-                raise RuntimeError(f"{name}: {check.expectation} on {list(check.columns)} did not run: {str(result.exception_info)[:500]}")
+                raise RuntimeError(
+                    f"{name}: {check.expectation} on {list(check.columns)} did not run: {str(result.exception_info)[:500]}"
+                )
             details[check.reason] = result.result
     return [(c, verdicts[c.reason], details.get(c.reason, {})) for c in checks]

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from perfeval_pipeline.config.settings import Settings
-from perfeval_pipeline.feeds.contracts import NUMERIC_TYPES, TableContract
+from perfeval_pipeline.feeds.contracts import TableContract
 from perfeval_pipeline.feeds.files import LandingFile, StructuralIssue, safe_text
 from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable
-from perfeval_pipeline.feeds.typing import PARSE_ERRORS, ROW, TOTAL_ROW, type_table
+from perfeval_pipeline.feeds.typing import PARSE_ERRORS, TOTAL_ROW, type_table
 from perfeval_pipeline.quality.suites import (
     INDICATOR_KEY,
     PARTITION,
@@ -48,6 +48,7 @@ class ExpectationOutcome:
     unexpected_count: int  # rows GX flagged (for uniqueness: every row of a duplicate group)
     rows_quarantined: int  # rows this check sent to quarantine (for uniqueness: the repeats)
     samples: tuple[str, ...] = ()  # source refs of the first quarantined rows
+    details: tuple[tuple[str, int], ...] = ()  # for unreadable cells: (which column and why, rows)
 
     def to_dict(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class ExpectationOutcome:
             "unexpected_count": self.unexpected_count,
             "rows_quarantined": self.rows_quarantined,
             "samples": list(self.samples),
+            "details": [{"detail": d, "rows": n} for d, n in self.details],
         }
 
 
@@ -101,11 +103,7 @@ class TableQuality:
         return len(self.reported)
 
     def dominant_reason(self) -> str | None:
-        reasons = Counter(
-            r.split(": ", 1)[0] if r.startswith("单元格无法读取") else r
-            for text in self.quarantine[REASON].dropna()
-            for r in str(text).split("; ")
-        )
+        reasons = Counter(r for text in self.quarantine[REASON].dropna() for r in str(text).split("; "))
         reasons.update(why for _, why in self.reported)
         if not reasons:
             return None
@@ -219,15 +217,22 @@ def _typed(raw: RawTable, settings: Settings, department: str, partition: str) -
             frame[f"_magnitude_{name}"] = values.where(values != 0)
     if contract.qualified_name == "evaluation.workpaper" and "indicator_id" in frame:
         frame[INDICATOR_KEY] = (department + "/" + frame["indicator_id"]).astype("string")
-    # Raw text of non-text columns, so lineage can show a cell as the file wrote it.
+    # Raw text of non-text columns, so lineage can show a cell as the file wrote it; and of the
+    # identity columns, whose typed values the store keeps in its path (department=/year=), not rows.
     for name, col in contract.columns.items():
-        if col.type != "string":
-            source = raw.frame[name] if name in raw.frame.columns else pd.Series([""] * len(raw.frame), dtype=object)
+        if col.type != "string" or col.identity in ("department", "year"):
+            source = (
+                raw.frame[name]
+                if name in raw.frame.columns
+                else pd.Series([""] * len(raw.frame), dtype=object)
+            )
             frame[RAW_PREFIX + name] = pd.array(source.astype("string").fillna("").to_numpy(), dtype="string")
     return frame
 
 
-def _identity_issues(frame: pd.DataFrame, contract: TableContract, department: str, year: int) -> list[StructuralIssue]:
+def _identity_issues(
+    frame: pd.DataFrame, contract: TableContract, department: str, year: int
+) -> list[StructuralIssue]:
     """A department/year column naming another partition: the file was dropped in the wrong folder."""
     issues = []
     for col in contract.columns.values():
@@ -276,9 +281,17 @@ def _apply(frame: pd.DataFrame, contract: TableContract, ctx: ChunkContext) -> t
     (GX's unexpected_index_list as positions in `frame`)."""
     reasons = pd.Series("", index=frame.index, dtype=object)
     checks = contract_checks(contract, ctx)
-    needed = {c for check in checks for k, v in check.kwargs.items() if k in ("column", "column_A", "column_B") for c in [v]}
+    needed = {
+        c
+        for check in checks
+        for k, v in check.kwargs.items()
+        if k in ("column", "column_A", "column_B")
+        for c in [v]
+    }
     needed |= {c for check in checks for c in check.kwargs.get("column_list", [])}
-    results = run_checks(gx_frame(frame, needed & set(frame.columns)), checks, f"{contract.qualified_name}@{ctx.year}")
+    results = run_checks(
+        gx_frame(frame, needed & set(frame.columns)), checks, f"{contract.qualified_name}@{ctx.year}"
+    )
     per_check = []
     for check, success, result in results:
         rows = pd.Index(sorted(result.get("unexpected_index_list") or []), dtype="int64")
@@ -332,7 +345,9 @@ def validate_chunk(
             offsets = np.cumsum([0] + [len(f) for f in frames])
             for i, p in enumerate(partitions):
                 lo, hi = offsets[i], offsets[i + 1]
-                part = frame.iloc[lo:hi].drop(columns=[c for c in HELPERS if c in frame.columns and c != PARSE_ERRORS])
+                part = frame.iloc[lo:hi].drop(
+                    columns=[c for c in HELPERS if c in frame.columns and c != PARSE_ERRORS]
+                )
                 part = part.drop(columns=[c for c in part.columns if c.startswith("_magnitude_")])
                 bad = reasons.iloc[lo:hi].to_numpy() != ""
                 part = part.reset_index(drop=True)
@@ -344,13 +359,29 @@ def validate_chunk(
                 for check, success, _count, rows in per_check:
                     mine = rows[(rows >= lo) & (rows < hi)]
                     flagged = len(mine)
-                    samples = ()
+                    samples, details = (), ()
                     if flagged:
                         refs = frame.loc[mine[:SAMPLE_SIZE], ["_source_file", "_source_sheet", "_source_row"]]
-                        samples = tuple(source_ref(f, sh, int(r)) for f, sh, r in refs.itertuples(index=False, name=None))
+                        samples = tuple(
+                            source_ref(f, sh, int(r)) for f, sh, r in refs.itertuples(index=False, name=None)
+                        )
+                        if check.detail_column:
+                            found = Counter(
+                                d
+                                for text in frame.loc[mine, check.detail_column].dropna()
+                                for d in str(text).split("；")
+                            )
+                            details = tuple(sorted(found.items(), key=lambda kv: -kv[1]))
                     outcomes.append(
                         ExpectationOutcome(
-                            check.expectation, check.columns, check.reason, flagged == 0 or success, flagged, flagged, samples
+                            check.expectation,
+                            check.columns,
+                            check.reason,
+                            flagged == 0 or success,
+                            flagged,
+                            flagged,
+                            samples,
+                            details,
                         )
                     )
                 raw = raws[p]

@@ -19,13 +19,27 @@ from matplotlib.figure import Figure
 from perfeval_pipeline.formatting import decimal
 
 # Simplified-Chinese faces first: the JP/KR faces of the same collection draw some hanzi differently.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Sans CJK JP")
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Serif CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "Noto Sans CJK JP",
+)
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".local/share/fonts"))
-FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Medium.ttc", "NotoSerifCJK-Regular.ttc", "SourceHanSansSC-Regular.otf", "wqy-zenhei.ttc")
+FONT_FILES = (
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJK-Medium.ttc",
+    "NotoSerifCJK-Regular.ttc",
+    "SourceHanSansSC-Regular.otf",
+    "wqy-zenhei.ttc",
+)
 TOP_DEDUCTIONS = 8
 DPI = 150
 EARNED, AVAILABLE, LOST = "#2f5597", "#d9d9d9", "#c55a11"
-INSTALL_HINT = "apt-get install fonts-noto-cjk (Debian/Ubuntu), or put a Noto Sans CJK .ttc under /usr/share/fonts"
+INSTALL_HINT = (
+    "apt-get install fonts-noto-cjk (Debian/Ubuntu), or put a Noto Sans CJK .ttc under /usr/share/fonts"
+)
 
 
 class CJKFontMissing(RuntimeError):
@@ -53,7 +67,9 @@ def cjk_font_family() -> str:
     for family in CJK_FAMILIES:
         if family in installed:
             return family
-    raise CJKFontMissing(f"no CJK font for charts (looked for {', '.join(FONT_FILES)} under {', '.join(FONT_DIRS)}): {INSTALL_HINT}")
+    raise CJKFontMissing(
+        f"no CJK font for charts (looked for {', '.join(FONT_FILES)} under {', '.join(FONT_DIRS)}): {INSTALL_HINT}"
+    )
 
 
 def _levels_panel(ax, levels: list[dict]) -> None:

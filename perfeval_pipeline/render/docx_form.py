@@ -165,7 +165,13 @@ def _problem_lines(result: dict) -> list[tuple[str, Face]]:
                 )
                 if x
             )
-            lines.append((f"({i + 1}) {row['previous_item'].split(' ', 1)[-1]}：{row['status_text']}" + (f"（{figures}）。" if figures else "。"), BODY))
+            lines.append(
+                (
+                    f"({i + 1}) {row['previous_item'].split(' ', 1)[-1]}：{row['status_text']}"
+                    + (f"（{figures}）。" if figures else "。"),
+                    BODY,
+                )
+            )
     return lines
 
 

@@ -61,7 +61,13 @@ def render_partition(settings: Settings, store: Store, department: str, year: in
     chart = _timed(seconds, "chart", render_chart, result)
     docx = _timed(seconds, "docx", render_docx, result, folder / FORM_DOCX.name, chart=chart, mode=mode)
     xlsx = _timed(
-        seconds, "xlsx", render_xlsx, result, folder / FORM_XLSX.name, history=history(settings, department, year), mode=mode
+        seconds,
+        "xlsx",
+        render_xlsx,
+        result,
+        folder / FORM_XLSX.name,
+        history=history(settings, department, year),
+        mode=mode,
     )
     return RenderedForm(result, docx, xlsx, seconds)
 
@@ -79,5 +85,9 @@ def render_year_summary(settings: Settings, year: int) -> Path | None:
         return None
     earlier = {y: year_results(settings, y) for y in settings.years if y < year}
     return render_summary(
-        results, earlier, settings.grades, settings.reports_dir / str(year) / SUMMARY.name, settings.pipeline.report_file_mode
+        results,
+        earlier,
+        settings.grades,
+        settings.reports_dir / str(year) / SUMMARY.name,
+        settings.pipeline.report_file_mode,
     )

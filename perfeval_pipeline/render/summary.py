@@ -64,7 +64,11 @@ def _stamp(results: list[dict]) -> datetime:
 
 
 def render_summary(
-    results: list[dict], earlier: dict[int, list[dict]], grades: GradesConfig, out_path: Path, mode: int = 0o666
+    results: list[dict],
+    earlier: dict[int, list[dict]],
+    grades: GradesConfig,
+    out_path: Path,
+    mode: int = 0o666,
 ) -> Path:
     """Write a year's summary; `earlier`: results of previous years by year (for the trend)."""
     years = sorted({r["year"] for r in results})
@@ -78,7 +82,9 @@ def render_summary(
     title = f"{year}年度部门整体支出绩效评价汇总"
     wb = new_workbook()
 
-    trend_headers = [h for y in prev_years for h in (f"{y}年总分", f"{y}年结论")] + (["较上年变化"] if prev_years else [])
+    trend_headers = [h for y in prev_years for h in (f"{y}年总分", f"{y}年结论")] + (
+        ["较上年变化"] if prev_years else []
+    )
     widths = [6, 30, 8, 8, *[8] * len(levels), *[9] * len(trend_headers), 48]
     ws = sheet(wb, "汇总", widths, freeze="C3", header_rows="2:2")
     append(ws, [cell(ws, title, style=TITLE)])
@@ -90,7 +96,10 @@ def render_summary(
         for y in prev_years:
             p = prev[y].get(r["department"])
             ok = p is not None and p["status"] == "evaluated"
-            trend += [(p["total_score"], SCORE) if ok else None, p["grade"] if ok else (NOT_EVALUATED if p else "")]
+            trend += [
+                (p["total_score"], SCORE) if ok else None,
+                p["grade"] if ok else (NOT_EVALUATED if p else ""),
+            ]
         if prev_years:
             p = prev[last].get(r["department"])
             change = (
@@ -98,12 +107,28 @@ def render_summary(
                 if r["status"] == "evaluated" and p is not None and p["status"] == "evaluated"
                 else None
             )
-            trend.append((change, '+0.00;-0.00;0.00'))
+            trend.append((change, "+0.00;-0.00;0.00"))
         if r["status"] == "evaluated":
             by_level = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
-            row = [rank, name, (r["total_score"], SCORE), r["grade"], *[(by_level.get(n), SCORE) for n in levels], *trend, ""]
+            row = [
+                rank,
+                name,
+                (r["total_score"], SCORE),
+                r["grade"],
+                *[(by_level.get(n), SCORE) for n in levels],
+                *trend,
+                "",
+            ]
         else:
-            row = [None, name, None, NOT_EVALUATED, *[None] * len(levels), *trend, cell(ws, reason_text(r), style=WRAP)]
+            row = [
+                None,
+                name,
+                None,
+                NOT_EVALUATED,
+                *[None] * len(levels),
+                *trend,
+                cell(ws, reason_text(r), style=WRAP),
+            ]
         append(ws, row)
 
     bands = grades.bands

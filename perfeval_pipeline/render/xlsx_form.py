@@ -28,8 +28,27 @@ from perfeval_pipeline.render.workbook import (
     sheet,
 )
 
-SCORE_SHEET, STAT_SHEET, CHART_SHEET, TREND_SHEET, TRACE_SHEET = "评分表", "统计指标", "图表", "历年得分", "溯源"
-SCORE_HEADERS = ["一级指标", "二级指标", "三级指标", "分值", "指标值", "单位", "目标值", "得分", "扣分", "扣分原因", "评分规则", "目标来源"]
+SCORE_SHEET, STAT_SHEET, CHART_SHEET, TREND_SHEET, TRACE_SHEET = (
+    "评分表",
+    "统计指标",
+    "图表",
+    "历年得分",
+    "溯源",
+)
+SCORE_HEADERS = [
+    "一级指标",
+    "二级指标",
+    "三级指标",
+    "分值",
+    "指标值",
+    "单位",
+    "目标值",
+    "得分",
+    "扣分",
+    "扣分原因",
+    "评分规则",
+    "目标来源",
+]
 SCORE_WIDTHS = [8, 11, 24, 6, 11, 6, 10, 7, 7, 48, 30, 30]
 STAT_HEADERS = ["统计指标", "指标值", "单位", "分子", "分母", "证据行数", "说明"]
 STAT_WIDTHS = [34, 14, 8, 16, 16, 10, 40]
@@ -59,7 +78,9 @@ def trace_command(result: dict, indicator_id: str) -> str:
 def _score_sheet(wb, result: dict) -> None:
     ws = sheet(wb, SCORE_SHEET, SCORE_WIDTHS, freeze="D3", header_rows="1:2")
     h = result["header"]
-    append(ws, [cell(ws, f"{h['department_name']} {h['year_text']} {result['framework']['title']}", style=TITLE)])
+    append(
+        ws, [cell(ws, f"{h['department_name']} {h['year_text']} {result['framework']['title']}", style=TITLE)]
+    )
     header_row(ws, SCORE_HEADERS)
     rows = 2
     scored = [i for i in result["indicators"] if not i["statistic"]]
@@ -138,14 +159,18 @@ def _chart_sheet(wb, result: dict) -> None:
         append(ws, [ind["name"], (ind["deduction"], SCORE)])
     bars = BarChart()
     bars.type, bars.title, bars.y_axis.title = "bar", "一级指标得分", "分"
-    bars.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(levels) + 1), titles_from_data=True)
+    bars.add_data(
+        Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(levels) + 1), titles_from_data=True
+    )
     bars.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(levels) + 1))
     bars.height, bars.width = 7.5, 14
     ws.add_chart(bars, "D2")
     if deductions:
         lost = BarChart()
         lost.type, lost.title, lost.legend = "bar", "主要扣分指标", None
-        lost.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + len(deductions)), titles_from_data=True)
+        lost.add_data(
+            Reference(ws, min_col=2, min_row=start, max_row=start + len(deductions)), titles_from_data=True
+        )
         lost.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=start + len(deductions)))
         lost.height, lost.width = 7.5, 14
         ws.add_chart(lost, "D18")
@@ -158,10 +183,21 @@ def _trend_sheet(wb, history: list[dict]) -> None:
     header_row(ws, ["年度", *names, "总分", "评价结论"])
     for r in history:
         by_name = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
-        append(ws, [str(r["year"]), *[(by_name.get(n), SCORE) for n in names], (r["total_score"], SCORE), r["grade"]])
+        append(
+            ws,
+            [
+                str(r["year"]),
+                *[(by_name.get(n), SCORE) for n in names],
+                (r["total_score"], SCORE),
+                r["grade"],
+            ],
+        )
     chart = LineChart()
     chart.title, chart.y_axis.title = "一级指标得分（历年）", "分"
-    chart.add_data(Reference(ws, min_col=2, max_col=len(names) + 1, min_row=1, max_row=len(history) + 1), titles_from_data=True)
+    chart.add_data(
+        Reference(ws, min_col=2, max_col=len(names) + 1, min_row=1, max_row=len(history) + 1),
+        titles_from_data=True,
+    )
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(history) + 1))
     chart.height, chart.width = 7.5, 14
     ws.add_chart(chart, f"A{len(history) + 4}")
@@ -172,14 +208,21 @@ def _trace_sheet(wb, result: dict) -> None:
     append(ws, [cell(ws, "每个数字都可追溯到落地文件的具体行：在命令行运行右列命令", style=TITLE)])
     header_row(ws, TRACE_HEADERS)
     for ind in result["indicators"]:
-        append(ws, [ind["name"], ind["display"], (ind["evidence_rows"], INTEGER), trace_command(result, ind["id"])])
+        append(
+            ws,
+            [ind["name"], ind["display"], (ind["evidence_rows"], INTEGER), trace_command(result, ind["id"])],
+        )
 
 
-def render_xlsx(result: dict, out_path: Path, *, history: list[dict] | None = None, mode: int = 0o666) -> Path:
+def render_xlsx(
+    result: dict, out_path: Path, *, history: list[dict] | None = None, mode: int = 0o666
+) -> Path:
     """Write the scoring workbook of an evaluated result; `history`: this department's evaluated
     results of every year so far, oldest first (a 历年得分 sheet when there are two or more)."""
     if result.get("status") != "evaluated":
-        raise ValueError(f"{result.get('department')} {result.get('year')}: no workbook for a {result.get('status')!r} result")
+        raise ValueError(
+            f"{result.get('department')} {result.get('year')}: no workbook for a {result.get('status')!r} result"
+        )
     wb = new_workbook()
     _score_sheet(wb, result)
     _statistics_sheet(wb, result)
@@ -188,4 +231,6 @@ def render_xlsx(result: dict, out_path: Path, *, history: list[dict] | None = No
         _trend_sheet(wb, history)
     _trace_sheet(wb, result)
     h = result["header"]
-    return save_workbook(wb, out_path, document_time(h), f"{h['title']} {h['department_name']} {h['year_text']}", mode)
+    return save_workbook(
+        wb, out_path, document_time(h), f"{h['title']} {h['department_name']} {h['year_text']}", mode
+    )

@@ -64,7 +64,9 @@ def bands(points: float, value: float, rule: BandsRule, kind: str) -> RuleOutcom
             if score < points:
                 prev = rule.bands[i - 1].max if i > 0 else None
                 bound = f"超过{display(prev, kind)}" if prev is not None else ""
-                reasons.append(f"{'绝对值' if rule.abs else ''}{display(value, kind)}{bound}，按档计{fmt_points(score)}分")
+                reasons.append(
+                    f"{'绝对值' if rule.abs else ''}{display(value, kind)}{bound}，按档计{fmt_points(score)}分"
+                )
             return RuleOutcome(score, reasons)
     raise AssertionError("the last band has no max")  # checked at load
 

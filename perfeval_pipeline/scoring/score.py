@@ -70,7 +70,16 @@ class Scorecard:
     def levels_frame(self) -> pd.DataFrame:
         rows = [{**lvl, "level": 1, "grade": None} for lvl in self.level1]
         rows += [{**lvl, "level": 2, "grade": None} for lvl in self.level2]
-        rows.append({"name": "总分", "level1": "", "points": self.max_points, "score": self.total, "level": 0, "grade": self.grade})
+        rows.append(
+            {
+                "name": "总分",
+                "level1": "",
+                "points": self.max_points,
+                "score": self.total,
+                "level": 0,
+                "grade": self.grade,
+            }
+        )
         return pd.DataFrame(rows, columns=["name", "level1", "points", "score", "level", "grade"])
 
     @classmethod
@@ -116,7 +125,9 @@ def target_from_targets(targets: pd.DataFrame | None, name_contains: str) -> Tar
     return Target(quantity.value, f"{source}（{ref}）")
 
 
-def _rule_outcome(spec: IndicatorSpec, value: IndicatorValue, targets, benchmark: Benchmark | None) -> RuleOutcome:
+def _rule_outcome(
+    spec: IndicatorSpec, value: IndicatorValue, targets, benchmark: Benchmark | None
+) -> RuleOutcome:
     r = spec.rule
     if isinstance(r, WorkpaperRule):
         return RuleOutcome(spec.points)
@@ -199,7 +210,9 @@ def score_partition(
         out: dict[str, dict] = {}
         for spec in framework.indicators:
             name = getattr(spec, key)
-            entry = out.setdefault(f"{spec.level1}/{name}", {"name": name, "level1": spec.level1, "points": 0.0, "score": 0.0})
+            entry = out.setdefault(
+                f"{spec.level1}/{name}", {"name": name, "level1": spec.level1, "points": 0.0, "score": 0.0}
+            )
             entry["points"] = round(entry["points"] + spec.points, decimals)
             entry["score"] = round(entry["score"] + by_id[spec.id].score, decimals)
         return list(out.values())

@@ -11,7 +11,9 @@ from perfeval_pipeline.scoring.score import Scorecard, score_partition
 from perfeval_pipeline.store import Store
 
 
-def run_scoring(settings: Settings, store: Store, department: str, year: int, benchmarks: dict[str, Benchmark]) -> Scorecard:
+def run_scoring(
+    settings: Settings, store: Store, department: str, year: int, benchmarks: dict[str, Benchmark]
+) -> Scorecard:
     card = score_partition(
         settings.framework_of(department),
         load_indicators(store, department, year),
