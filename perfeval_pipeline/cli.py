@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -42,8 +43,10 @@ def select(
     """The (department, year) partitions asked for; UsageError naming the valid choices otherwise."""
     for code in departments or []:
         if code not in settings.departments:
+            guess = did_you_mean(code, settings.departments)
+            guess = guess if guess.startswith(";") else ""  # else it lists the valid ones, as below
             raise UsageError(
-                f"unknown department {code!r}{did_you_mean(code, settings.departments)}; known: "
+                f"unknown department {code!r}{guess}; known: "
                 f"{', '.join(sorted(settings.departments))} (assets_config/departments.yaml)"
             )
     for year in years or []:
@@ -69,6 +72,7 @@ def select(
 def cmd_demo(args, settings: Settings) -> int:
     from perfeval_pipeline.demo import generate_demo
 
+    select(settings, args.department, args.year)  # unknown departments and years are usage errors
     started = time.perf_counter()
     written = generate_demo(
         settings, departments=args.department, years=args.year, overwrite=args.overwrite, progress=progress
@@ -175,7 +179,8 @@ def cmd_run(args, settings: Settings) -> int:
 
 EXAMPLES = {
     "demo": "perfeval demo\n  perfeval demo -d jdz-zwsjj -y 2023 --overwrite",
-    "validate": "perfeval validate -d jxs-zwsjj -y 2024",
+    "validate": "perfeval validate                  # every department-year; exit code 3 if any is blocked\n"
+    "  perfeval validate -d jjs-zwsjj -y 2024",
     "run": "perfeval run                       # every department-year\n  perfeval run -y 2024               # one year, one Dagster run\n  perfeval run -d jdz-zwsjj -y 2023 -v",
 }
 
@@ -189,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perfeval",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  perfeval demo && perfeval run\n  perfeval trace jdz-zwsjj 2023 489.93%\n  perfeval verify reports/2023/jdz-zwsjj",
+        epilog="examples:\n  perfeval demo && perfeval run\n  perfeval trace jdz-zwsjj 2023 489.93%\n"
+        "  perfeval trace jdz-zwsjj 2024 rectification\n  perfeval verify reports/2023/jdz-zwsjj\n\n"
+        "`perfeval COMMAND --help` describes a command, with examples.",
     )
     parser.add_argument("--version", action="version", version=f"perfeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -215,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
             help=help_text,
-            description=description,
+            description=textwrap.fill(description, 100),
             epilog=_epilog(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

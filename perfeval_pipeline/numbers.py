@@ -91,20 +91,21 @@ def parse_cell(text: object, kind: str = "number", percent_header: bool = False)
     return out
 
 
-def _array(cells) -> pa.Array:
+def text_array(cells) -> pa.Array:
+    """Cells (Arrow, pandas or a list) as one Arrow string array."""
     if isinstance(cells, pa.ChunkedArray):
         cells = cells.combine_chunks()
     if isinstance(cells, pa.Array):
         return cells.cast(pa.string())
     series = pd.Series(cells)
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        return _array(pa.array(series.array))  # Arrow-backed already: no copy through Python objects
+        return text_array(pa.array(series.array))  # Arrow-backed already: no copy through Python objects
     return pa.array(series.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
 
 
 def clean_text(cells) -> pa.Array:
     """NFKC (full-width digits and signs become ASCII), every kind of space removed, null → ''."""
-    arr = pc.fill_null(_array(cells), "")
+    arr = pc.fill_null(text_array(cells), "")
     if not pc.all(pc.string_is_ascii(arr)).as_py():
         arr = pc.utf8_normalize(arr, "NFKC")
     return pc.replace_substring_regex(arr, r"\s+", "")
@@ -117,7 +118,7 @@ def parse_cells(cells, kind: str = "number", percent_header: bool = False) -> pa
     """Vectorised cell parsing (Arrow compute): float64 with nulls for empty, NA-token and unreadable
     cells (tell them apart with `unreadable_cells`). `kind`: "money" accepts a currency sign or 元,
     "rate" a trailing % (and a bare number under a '(%)' header is a percentage), "number" neither."""
-    arr = pc.fill_null(_array(cells), "")
+    arr = pc.fill_null(text_array(cells), "")
     plain = pc.match_substring_regex(arr, _PLAIN)
     if pc.all(pc.or_(plain, pc.equal(arr, ""))).as_py():
         # The common case, plain numbers and empty cells: no normalising needed.

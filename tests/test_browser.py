@@ -1,14 +1,17 @@
-"""The Dagster UI end to end in headless Chromium: a backfill of two department-year partitions
-launched with the UI's own controls runs as ONE run and succeeds, the report asset shows its
-metadata, and the read-only webserver offers no way to launch anything.
+"""The Dagster UI (1.13) in headless Chromium over a batch with a blocked department-year.
 
-Real processes on a free loopback port, with a temporary DAGSTER_HOME and data folders; screenshots
-go to test-artifacts/. About 2 minutes on a quiet 2-core machine, most of it the run itself."""
+Three hand-built departments of the hostile corpus (Chinese names in their departments.yaml
+entries), the second with a required feed deleted, are evaluated by `perfeval run` (one Dagster
+run, exit code 3) on a temporary DAGSTER_HOME while `dagster-webserver` starts on a free loopback
+port over the same instance and folders. The UI must show: the blocked partition failed and the
+others materialized in the asset's partitions view; each partition's metadata naming its own
+department; each partition's check result on its own page; the Chinese department names (the
+partition label table and the descriptions). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +22,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import make_settings, result_of
+from hostile.corpus import YEAR, department, write_base
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,9 +41,17 @@ CHROMIUM_ARGS = [
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DEFS_MODULE = "perfeval_pipeline.orchestration.definitions"
-# Two small demo partitions next to each other in both dimensions: one rectangle, so one run.
-DEPARTMENTS, YEAR = ("jdz-zwsjj", "jjs-zwsjj"), 2022
-BACKFILL_TIMEOUT = 420
+GOOD, BLOCKED, OTHER = "ui-a-good", "ui-b-blocked", "ui-c-good"
+CODES = (GOOD, BLOCKED, OTHER)
+RUN_TIMEOUT, SERVER_TIMEOUT, UI_TIMEOUT_MS = 150, 90, 20_000
+
+
+def key(code: str) -> str:
+    return f"{YEAR}-{code}"
+
+
+def name(code: str) -> str:
+    return department(code)["name"]  # 测试市文化广电旅游局<code>
 
 
 def _free_port() -> int:
@@ -46,54 +60,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(
-        f"{base}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
+class Webserver:
+    """dagster-webserver in its own process group (it starts a code server), stopped with it."""
 
-
-class Server:
-    """A Dagster process in its own process group (dagster dev starts children), stopped with it."""
-
-    def __init__(self, args: list[str], env: dict, log: Path):
+    def __init__(self, env: dict, log: Path):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "w")  # closed in stop()
         self.proc = subprocess.Popen(
-            [*args, "-h", "127.0.0.1", "-p", str(self.port)],
+            [str(BIN / "dagster-webserver"), "-m", DEFS_MODULE, "-h", "127.0.0.1", "-p", str(self.port)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.proc.args[0]} exited; see {self.log.name}")
+                raise RuntimeError(f"dagster-webserver exited; see {self.log.name}")
             try:
                 urllib.request.urlopen(f"{self.base}/server_info", timeout=2).close()
                 return
             except OSError:
-                time.sleep(1)
+                time.sleep(0.5)
         raise TimeoutError(f"{self.base} not ready after {timeout}s; see {self.log.name}")
 
     def stop(self) -> None:
-        # Ctrl-C for the leader (dagster dev then stops its webserver, daemon and code server);
-        # whatever is left after a grace period, e.g. a run worker's helper, is killed with the group.
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 pass
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the code server it started, if still there
         except ProcessLookupError:
             pass
         self.proc.wait()
@@ -101,124 +103,153 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    """`dagster dev` (webserver + daemon) and a read-only webserver on one temporary instance, over
-    demo data for the two partitions. The servers start while the demo data is being written."""
+def ui(tmp_path_factory):
+    """The batch evaluated by `perfeval run` and the webserver serving its instance."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"chromium not installed at {CHROMIUM} (apt-get install chromium; .ci/run does it)")
+        pytest.skip(f"chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    from perfeval_pipeline.orchestration.runner import init_instance
+
     root = tmp_path_factory.mktemp("ui")
+
+    def only_these(config):  # the UI lists these three partitions and nothing else
+        raw = {"departments": {code: department(code) for code in CODES}, "peer_groups": {}}
+        (config / "departments.yaml").write_text(
+            yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+
+    settings = make_settings(root, edit=only_these)
+    for code in CODES:
+        write_base(settings.landing_folder(code, YEAR), settings, code)
+    for f in settings.landing_folder(BLOCKED, YEAR).glob("transactions*"):
+        f.unlink()
     home = root / "dagster_home"
     (home / ".nux").mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     # Marks Dagster's first-visit "join the community" modal as seen; it would cover the page.
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
+    init_instance(home).dispose()  # storage created once, before two processes open it
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "PERFEVAL_LANDING": str(root / "landing"),
-        "PERFEVAL_STORE": str(root / "store"),
-        "PERFEVAL_REPORTS": str(root / "reports"),
+        "PERFEVAL_CONFIG": str(settings.config_dir),
+        "PERFEVAL_LANDING": str(settings.landing_dir),
+        "PERFEVAL_STORE": str(settings.store_dir),
+        "PERFEVAL_REPORTS": str(settings.reports_dir),
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    dev = Server([str(BIN / "dagster"), "dev", "-m", DEFS_MODULE], env, ARTIFACTS / "dagster-dev.log")
-    read_only = Server(
-        [str(BIN / "dagster-webserver"), "-m", DEFS_MODULE, "--read-only"],
-        env,
-        ARTIFACTS / "dagster-webserver-read-only.log",
-    )
+    server = Webserver(env, ARTIFACTS / "dagster-webserver.log")
     try:
-        demo = [str(BIN / "perfeval"), "demo", "-y", str(YEAR)]
-        for department in DEPARTMENTS:
-            demo += ["-d", department]
-        subprocess.run(demo, env=env, check=True, capture_output=True, timeout=120)
-        dev.wait_ready()
-        read_only.wait_ready()
-        yield dev, read_only
+        # The run and the webserver's start overlap; the UI reads the run's events when it is done.
+        run = subprocess.run(
+            [str(BIN / "perfeval"), "run", "-y", str(YEAR), "--workers", "1", "--log", str(root / "run.log")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+        server.wait_ready(SERVER_TIMEOUT)
+        yield settings, server, run
     finally:
-        dev.stop()
-        read_only.stop()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
+def page(ui):
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        yield page
+        browser.close()
 
 
-def _wait_for_backfill(base: str, backfill_id: str) -> dict:
-    """Poll the webserver's GraphQL API (what the UI polls) until the backfill is done."""
-    query = (
-        f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") {{ '
-        "... on PartitionBackfill { status runs(limit: 10) { runId status } } } }"
-    )
-    deadline = time.monotonic() + BACKFILL_TIMEOUT
-    while True:
-        backfill = _graphql(base, query)["partitionBackfillOrError"]
-        if backfill["status"] not in ("REQUESTED", "IN_PROGRESS") or time.monotonic() > deadline:
-            return backfill
-        time.sleep(3)
+def panel(page, partition: str, *texts: str):
+    """The innermost element showing one partition's details (its key and all of `texts`)."""
+    found = page.locator("div").filter(has=page.locator(f'[title="{partition}"]'))
+    for text in texts:
+        found = found.filter(has=page.get_by_text(text, exact=True))
+    return found.last
 
 
-def test_ui_backfill_runs_once_and_read_only_cannot_launch(servers, browser):
+def test_the_run_exits_3_naming_the_blocked_partition(ui):
+    settings, _, run = ui
+    assert run.returncode == 3, run.stderr[-2000:]
+    assert f"{YEAR} {BLOCKED} {name(BLOCKED)}: 已阻断 blocked" in run.stderr
+    assert "run: 2 of 3 evaluated" in run.stderr
+    assert [result_of(settings, c, YEAR)["status"] for c in CODES] == ["evaluated", "blocked", "evaluated"]
+
+
+@pytest.mark.parametrize("asset", ["quality_gate", "feedback_form"])  # the first and the last
+def test_the_partitions_view_shows_the_blocked_one_failed_and_the_others_materialized(ui, page, asset):
     from playwright.sync_api import expect
 
-    dev, read_only = servers
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    page.set_default_timeout(30_000)
+    _, server, _ = ui
+    page.goto(f"{server.base}/assets/{asset}?view=partitions")
+    expect(page.get_by_text("Failed (1)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Materialized (2)", exact=True)).to_be_visible()
+    # Each partition row ends with a status dot: red failed, green materialized.
+    colours = {}
+    for code in CODES:
+        dot = page.locator(f'div[data-tooltip="{key(code)}"] + div')
+        expect(dot).to_have_count(1)
+        colours[code] = re.search(r"--color-accent-(\w+)", dot.get_attribute("style") or "").group(1)
+    assert colours == {GOOD: "green", BLOCKED: "red", OTHER: "green"}
+    page.screenshot(path=ARTIFACTS / f"ui-partitions-{asset}.png")
+    # The blocked partition's own page: failed run, nothing materialized.
+    page.goto(f"{server.base}/assets/{asset}?view=partitions&partition={key(BLOCKED)}")
+    details = panel(page, key(BLOCKED), "Latest materialization")
+    expect(details).to_contain_text("failed, and did not materialize this asset")
+    expect(details).to_contain_text("No metadata entries")
 
-    page.goto(f"{dev.base}/asset-groups")
-    materialize = page.get_by_role("button", name="Materialize all…")
-    materialize.wait_for()
-    # The lineage opens with groups collapsed; the canvas' context menu expands them.
-    page.mouse.click(1000, 250, button="right")
-    page.get_by_role("menuitem", name="Expand all groups").click()
-    expect(page.get_by_text("hotline_feed").first).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "ui-0-asset-graph.png")
 
-    materialize.click()
-    dialog = page.get_by_role("dialog")
-    # One multi-select per dimension (department, then year); a picker with a value loses its
-    # placeholder, so the next empty one is always the first placeholder left.
-    dialog.get_by_text("Select a partition or create one").first.click()
-    for department in DEPARTMENTS:
-        page.get_by_role("menu").get_by_text(department, exact=True).first.click()
-    page.keyboard.press("Escape")
-    dialog.get_by_text("Select a partition or create one").first.click()
-    page.get_by_role("menu").get_by_text(str(YEAR), exact=True).first.click()
-    page.keyboard.press("Escape")
-    expect(dialog.get_by_text("2 partitions")).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "ui-1-launch-backfill.png")
-    dialog.get_by_role("button", name="Launch backfill").click()
+def test_each_partition_metadata_names_its_own_department(ui, page):
+    from playwright.sync_api import expect
 
-    link = page.locator("a[href^='/runs/b/']").first
-    link.wait_for()
-    backfill_id = link.get_attribute("href").rsplit("/", 1)[1]
-    backfill = _wait_for_backfill(dev.base, backfill_id)
-    page.goto(f"{dev.base}/runs/b/{backfill_id}")
-    status = page.get_by_text("Status", exact=True).first.locator("xpath=..")
-    status.wait_for()
-    page.screenshot(path=ARTIFACTS / "ui-2-backfill.png", full_page=True)
-    assert backfill["status"] == "COMPLETED_SUCCESS", f"{backfill}; see {ARTIFACTS}/dagster-dev.log"
-    assert [r["status"] for r in backfill["runs"]] == ["SUCCESS"], "two partitions, one run"
-    expect(status).to_contain_text("Succeeded")
+    settings, server, _ = ui
+    for code, other in ((GOOD, OTHER), (OTHER, GOOD)):
+        page.goto(f"{server.base}/assets/scorecard?view=partitions&partition={key(code)}")
+        details = panel(page, key(code), "Latest materialization", "Metadata")
+        expect(details).to_contain_text(f"{name(code)}（{code}）")
+        expect(details).not_to_contain_text(name(other))
+        expect(details).to_contain_text(f"{result_of(settings, code, YEAR)['total_score']:.2f}")
+        expect(details).to_contain_text(f"perfeval trace {code} {YEAR}")
+    page.screenshot(path=ARTIFACTS / "ui-scorecard-partition.png")
 
-    page.goto(f"{dev.base}/assets/feedback_form")
-    # Its materialization metadata: the `forms` table lists both partitions with total, grade, files.
-    page.get_by_text("forms", exact=True).wait_for()
-    for department in DEPARTMENTS:
-        expect(page.get_by_text(f"{department}|{YEAR}").first).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "ui-3-feedback-form-metadata.png", full_page=True)
 
-    permissions = _graphql(read_only.base, "{ permissions { permission value } }")["permissions"]
-    assert {p["permission"]: p["value"] for p in permissions}["launch_pipeline_execution"] is False
-    for path in ("/asset-groups", "/assets/feedback_form"):
-        page.goto(f"{read_only.base}{path}")
-        buttons = page.get_by_role("button").filter(has_text="Materialize")
-        buttons.first.wait_for()
-        # Read-only keeps the buttons in the layout, disabled: nothing can be launched.
-        assert not any(buttons.nth(i).is_enabled() for i in range(buttons.count())), path
-    page.screenshot(path=ARTIFACTS / "ui-4-read-only.png", full_page=True)
+def test_each_partitions_check_result_is_on_its_own_page(ui, page):
+    from playwright.sync_api import expect
+
+    _, server, _ = ui
+    page.goto(f"{server.base}/assets/quality_gate?view=checks")
+    page.locator('button[role="tab"]#partitions').click()
+    for code, verdict in ((BLOCKED, "Failed"), (GOOD, "Passed"), (OTHER, "Passed")):
+        page.locator(f'[title="{key(code)}"]').last.click()
+        details = panel(page, key(code), "Latest execution", "Target materialization")
+        expect(details).to_contain_text(verdict)
+        expect(details).not_to_contain_text("Passed" if verdict == "Failed" else "Failed")
+        for other in CODES:  # nothing of another partition
+            if other != code:
+                expect(details).not_to_contain_text(name(other))
+        if code == BLOCKED:
+            # A failed check says whose and why (a passing one may carry no metadata at all).
+            expect(details).to_contain_text(f"{name(code)}（{code}）")
+            expect(details).to_contain_text("交易与采购 (transactions) not found")
+            page.screenshot(path=ARTIFACTS / "ui-check-blocked-partition.png")
+        else:
+            expect(details).not_to_contain_text("not found")
+
+
+def test_chinese_department_names_and_descriptions_are_shown(ui, page):
+    from playwright.sync_api import expect
+
+    _, server, _ = ui
+    page.goto(f"{server.base}/assets/quality_gate")
+    expect(page.get_by_text("分区与部门 partitions")).to_be_visible()
+    for code in CODES:
+        row = page.locator("tr").filter(has=page.get_by_text(key(code), exact=True)).last  # innermost
+        expect(row).to_contain_text(name(code))
+    expect(page.get_by_text(re.compile("^质量闸门：每个必需数据源"))).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "ui-quality-gate-overview.png", full_page=True)

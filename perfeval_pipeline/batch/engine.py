@@ -17,7 +17,7 @@ from perfeval_pipeline.batch.phases import (
     render_chunk,
     score_chunk,
 )
-from perfeval_pipeline.batch.pool import Pool, default_workers
+from perfeval_pipeline.batch.pool import default_workers, shared_pool
 from perfeval_pipeline.config.settings import Settings
 
 OnOutcome = Callable[[Outcome], None]
@@ -69,16 +69,13 @@ class Batch:
         self.workers = default_workers(workers or settings.pipeline.workers)
         self.on_outcome = on_outcome or (lambda _o: None)
         self.result = BatchResult()
-        self._pool = Pool(min(self.workers, max(1, len(self.partitions))))
-
-    def close(self) -> None:
-        self._pool.close()
+        self._pool = shared_pool(min(self.workers, max(1, len(self.partitions))))
 
     def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        """Nothing to release: the worker processes stay up for this process's next batch."""
 
     def _emit(self, outcomes: list[Outcome], into: dict) -> Iterator[Outcome]:
         for o in outcomes:

@@ -4,10 +4,12 @@ runs in-process: a single partition never pays for starting a process."""
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 
 def default_workers(configured: int = 0) -> int:
@@ -46,11 +48,15 @@ class Pool:
                 self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
             )
         pending = {self._executor.submit(fn, *job): job for job in jobs}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = pending.pop(future)
-                yield job, future.result()
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    yield job, future.result()
+        except BrokenProcessPool:
+            self._executor = None  # a worker died: the next map starts fresh processes
+            raise
 
     def close(self) -> None:
         if self._executor is not None:
@@ -62,3 +68,22 @@ class Pool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_SHARED: dict[int, Pool] = {}
+
+
+def shared_pool(workers: int) -> Pool:
+    """The process's pool of `workers` processes, started once and reused by every batch (the three
+    steps of a Dagster run each make a batch: one pool means the workers import their libraries
+    once per run, not once per step). Closed when the process exits."""
+    workers = max(1, workers)
+    if workers not in _SHARED:
+        _SHARED[workers] = Pool(workers)
+    return _SHARED[workers]
+
+
+@atexit.register
+def _close_shared() -> None:
+    for pool in _SHARED.values():
+        pool.close()

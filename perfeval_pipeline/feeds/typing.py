@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from perfeval_pipeline.feeds.contracts import ColumnContract, TableContract
-from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, RawTable
-from perfeval_pipeline.numbers import _array, clean_text, na_tokens, parse_cells
+from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, RawTable, text_series
+from perfeval_pipeline.numbers import clean_text, na_tokens, parse_cells, text_array
 
 PARSE_ERRORS = "_parse_errors"
 TOTAL_ROW = "_total_row"
@@ -53,7 +53,7 @@ TYPE_WORDS = {
 
 
 def _arrow(raw: pd.Series) -> pa.Array:
-    return pc.fill_null(_array(raw), "")
+    return pc.fill_null(text_array(raw), "")
 
 
 def parse_dates(text: pa.Array, timezone: str = "Asia/Shanghai") -> pd.Series:
@@ -135,8 +135,10 @@ def problems(text: pa.Array, typed: pd.Series, col: ColumnContract, max_chars: i
     missing = pa.array(typed.isna().to_numpy(), type=pa.bool_())
     out = pa.nulls(len(text), pa.string())
     if col.type != "string":
-        bad = pc.and_(pc.and_(present, missing), pc.invert(na_tokens(text)))
-        out = pc.if_else(bad, f"{col.label}: cannot be read as {TYPE_WORDS[col.type]} ({col.type})", out)
+        bad = pc.and_(present, missing)
+        if pc.any(bad).as_py():  # NA tokens ('N/A', '—') are empty, not unreadable
+            bad = pc.and_(bad, pc.invert(na_tokens(text)))
+            out = pc.if_else(bad, f"{col.label}: cannot be read as {TYPE_WORDS[col.type]} ({col.type})", out)
     too_long = pc.greater(pc.utf8_length(text), max_chars)
     out = pc.if_else(too_long, f"{col.label}: cell longer than {max_chars} characters", out)
     if col.code or col.identity:
@@ -151,9 +153,16 @@ def join_problems(found: list[pa.Array], n: int) -> pa.Array:
     output, which would move each problem onto another row."""
     if not found:
         return pa.nulls(n, pa.string())
-    joined = pc.binary_join_element_wise(*found, "；", null_handling="replace", null_replacement="")
-    joined = pc.replace_substring_regex(pc.replace_substring_regex(joined, "；{2,}", "；"), "^；|；$", "")
-    return pc.if_else(pc.equal(joined, ""), None, joined)
+    any_problem = found[0].is_valid()
+    for problems_of_column in found[1:]:
+        any_problem = pc.or_(any_problem, problems_of_column.is_valid())
+    rows = np.flatnonzero(any_problem.to_numpy(zero_copy_only=False))
+    if not len(rows):  # the common case: every cell readable
+        return pa.nulls(n, pa.string())
+    picked = [pc.take(f, pa.array(rows)).to_pylist() for f in found]
+    out = np.full(n, None, dtype=object)
+    out[rows] = ["；".join(p for p in cells if p) for cells in zip(*picked, strict=True)]
+    return pa.array(out, type=pa.string())
 
 
 def total_row_flags(raw: pd.DataFrame, contract: TableContract, labels: tuple[str, ...]) -> np.ndarray:
@@ -182,20 +191,18 @@ def type_table(
     columns, `_row` and the helper columns (`_parse_errors`, `_total_row`)."""
     raw = table.frame
     n = len(raw)
+    index = pd.RangeIndex(n)
     out = {ROW: np.arange(n, dtype="int32")}
     found = []
     for name, col in table.contract.columns.items():
         text = _arrow(raw[name]) if name in raw.columns else pa.array([""] * n, type=pa.string())
         typed = convert_column(text, col, table.header_units.get(name), timezone)
-        typed.index = raw.index
         if name in raw.columns:
             found.append(problems(text, typed, col, max_cell_chars))
-        out[name] = typed
-    frame = pd.DataFrame(out, index=raw.index)
+        out[name] = typed.set_axis(index)
     for c in SOURCE_COLUMNS:
-        frame[c] = raw[c].to_numpy() if c in raw.columns else pd.Series(dtype=object)
-    frame["_source_row"] = frame["_source_row"].astype("int32")
-    errors = join_problems(found, n)
-    frame[PARSE_ERRORS] = pd.Series(errors.to_pandas(), index=raw.index, dtype="string")
-    frame[TOTAL_ROW] = total_row_flags(raw, table.contract, total_labels)
-    return frame.reset_index(drop=True)
+        out[c] = raw[c].set_axis(index) if c in raw.columns else pd.Series([None] * n, index=index, dtype=object)
+    out["_source_row"] = out["_source_row"].astype("int32")
+    out[PARSE_ERRORS] = text_series(join_problems(found, n))
+    out[TOTAL_ROW] = total_row_flags(raw, table.contract, total_labels)
+    return pd.DataFrame(out, index=index)

@@ -102,6 +102,9 @@ class FindingsFile(Strict):
     extends: str | None = None
     threshold: float | None = None
     rectification_section: bool | None = None
+    # Appended to a problem item that repeats last year's problem (Jinja over years: 两/三…,
+    # previous_year, status: unchanged | improved | worse, status_text). Empty: say nothing.
+    repeated: str | None = None
     narrative: Narrative | None = None
     generic: Generic | None = None
     groups: tuple[Group, ...] | None = None
@@ -114,6 +117,7 @@ class FindingsConfig(Strict):
     chain: tuple[str, ...]
     threshold: float
     rectification_section: bool
+    repeated: str
     narrative: Narrative
     generic: Generic
     groups: tuple[Group, ...]
@@ -145,6 +149,7 @@ def _load(folder: Path, chain: tuple[str, ...], stamp: tuple) -> FindingsConfig:
     merged: dict = {
         "threshold": None,
         "rectification_section": False,
+        "repeated": "",
         "narrative": None,
         "generic": None,
         "groups": (),
@@ -154,6 +159,8 @@ def _load(folder: Path, chain: tuple[str, ...], stamp: tuple) -> FindingsConfig:
             merged["threshold"] = f.threshold
         if f.rectification_section is not None:
             merged["rectification_section"] = f.rectification_section
+        if f.repeated is not None:
+            merged["repeated"] = f.repeated
         if f.narrative is not None:
             merged["narrative"] = f.narrative
         if f.generic is not None:

@@ -108,14 +108,15 @@ class MeasureContext:
             sql += f' QUALIFY row_number() OVER (PARTITION BY "{side.distinct}" ORDER BY "{ROW}") = 1'
         sql += f' ORDER BY "{ROW}"'
         try:
-            out = self.query(sql, params)
+            out = self.con.execute(
+                sql, params
+            ).fetchnumpy()  # arrays, not a DataFrame: sides can be 25万 rows
         except duckdb.Error as exc:
             raise ValueError(f"cannot evaluate {sql!r}: {exc}") from exc
-        amounts = out["amount"].to_numpy(dtype="float64")
+        amounts = np.asarray(out["amount"], dtype="float64")
         total = round(float(amounts.sum()), 2) if len(amounts) else 0.0
-        return SideRows(
-            total, out[ROW].to_numpy(dtype="int64"), amounts, out["key"].to_numpy() if by else None, table
-        )
+        keys = np.asarray(out["key"], dtype=object) if by else None
+        return SideRows(total, np.asarray(out[ROW], dtype="int64"), amounts, keys, table)
 
     def records(self, table: str, where: str | None, columns: tuple[str, ...]) -> list[dict]:
         """Rows of `table` matching `where` with `columns` and their source reference."""

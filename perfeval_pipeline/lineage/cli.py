@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from perfeval_pipeline.config.settings import Settings
@@ -22,10 +23,45 @@ def _fail(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
+def cmd_follow_up(args, settings: Settings) -> int:
+    """`perfeval trace D Y rectification` (every finding of the follow-up) or `… <finding id>`."""
+    from perfeval_pipeline.lineage import text
+    from perfeval_pipeline.lineage.trace import FOLLOW_UP, TraceError, follow_up_traces
+
+    try:
+        follow, traces = follow_up_traces(settings, args.department, args.year, args.what)
+    except TraceError as exc:
+        return _fail("trace", str(exc))
+    ok = all(t.ok for t in traces)
+    if args.format == "json":
+        _print_json(
+            {
+                "query": args.what,
+                "previous_year": follow["previous_year"],
+                "section": follow.get("section"),
+                "findings": [text.follow_up_dict(t, args.limit, args.all) for t in traces],
+                "ok": ok,
+            }
+        )
+        return EXIT_OK if ok else EXIT_DIFFERENT
+    full = args.what != FOLLOW_UP
+    out = [text.follow_up_summary(follow, args.department, args.year)]
+    out += [text.follow_up_text(t, args.limit, args.all, full) for t in traces]
+    if not full:
+        out.append(
+            f"one finding with both years' whole traces: perfeval trace {args.department} {args.year} <finding id>"
+            f" (an indicator's own id: rectification:<id>)"
+        )
+    print("\n\n".join(out))
+    return EXIT_OK if ok else EXIT_DIFFERENT
+
+
 def cmd_trace(args, settings: Settings) -> int:
     from perfeval_pipeline.lineage import text
-    from perfeval_pipeline.lineage.trace import Match, PartitionLineage, TraceError
+    from perfeval_pipeline.lineage.trace import Match, PartitionLineage, TraceError, is_follow_up_query
 
+    if is_follow_up_query(args.what):
+        return cmd_follow_up(args, settings)
     try:
         lineage = PartitionLineage(settings, args.department, args.year)
         if not args.what:
@@ -48,10 +84,19 @@ def cmd_trace(args, settings: Settings) -> int:
                 blocks.append(
                     f"{m.label}: from assets_config/departments.yaml, departments.{args.department}"
                 )
-            elif m.kind == "target row":
+            elif m.kind in ("target row", "target actual"):
+                what = "目标值" if m.kind == "target row" else "实际完成值"
                 blocks.append(
-                    f"绩效目标表 “{m.label}”: {args.what} is its 目标值 (stored row {m.unit_key} of evaluation.targets)"
+                    f"绩效目标表 “{m.label}”: {args.what} is its {what} (stored row {m.unit_key} of evaluation.targets)"
                 )
+            elif m.kind == "standard":
+                t = lineage.trace(m.indicator_id)
+                rule = t.score["rule"] if t.score else "—"
+                blocks.append(
+                    f"{m.label}: {args.what} is a parameter of the scoring rule of {m.indicator_id} "
+                    f"({rule}), from assets_config/frameworks ({lineage.framework.origins.get(m.indicator_id, lineage.framework.name)}.yaml)"
+                )
+                traces.append(t)
             elif m.kind == "item figure":
                 blocks.append(f"{m.label}: {args.what} is a listed item of {m.indicator_id}")
                 traces.append(lineage.trace(m.indicator_id))
@@ -167,16 +212,34 @@ def register(sub) -> None:
     p = sub.add_parser(
         "trace",
         help="from a printed figure or a score back to its landing rows, recomputed",
-        description="Without WHAT: the total, every indicator's score, and the sum checked. With an indicator id or a "
-        "number as the form prints it (489.93%% or 489.93, 100%%, 3708.51万, 3935.02万元, 25.85万, 65, 80%%): score, "
-        "rule, value, numerator/denominator (元 and 万元), the source rows with their raw cells, the value "
-        "recomputed from those rows, and each row's hash checked against the landing file now.",
+        description=textwrap.fill(
+            "Without WHAT: the total, every indicator's score, and the sum checked. With an indicator id or a "
+            "number as the form prints it (489.93% or 489.93, 100%, 3708.51万, 3935.02万元, 25.85万, 65, 80%): score, "
+            "rule, value, numerator/denominator (元 and 万元), the source rows with their raw cells, the value "
+            "recomputed from those rows, and each row's hash checked against the landing file now.",
+            100,
+        )
+        + "\n\n"
+        + textwrap.fill(
+            "With `rectification`: the 整改 follow-up of last year's problems, each finding's status and why, "
+            "both years' figures and deductions (checked against each year's stored indicators) and their rows. "
+            "With a finding id (asset_safety:no_label, procurement_overrun_rate@JDZ002, wp:illegal_expense; an "
+            "indicator's own id as rectification:<id>): that finding with both years' whole traces.",
+            100,
+        ),
         formatter_class=raw,
         epilog="examples:\n  perfeval trace jdz-zwsjj 2023\n  perfeval trace jdz-zwsjj 2023 489.93%\n  "
-        "perfeval trace jdz-zwsjj 2023 3708.51万\n  perfeval trace jdz-zwsjj 2023 asset_utilization_rate --unit JDZ002",
+        "perfeval trace jdz-zwsjj 2023 3708.51万\n  perfeval trace jdz-zwsjj 2023 asset_utilization_rate --unit JDZ002\n  "
+        "perfeval trace jdz-zwsjj 2024 rectification\n  perfeval trace jdz-zwsjj 2024 asset_utilization_rate@JDZ002\n  "
+        "perfeval trace jdz-zwsjj 2024 rectification:hq_budget_variance_rate",
     )
     partition(p)
-    p.add_argument("what", nargs="?", metavar="WHAT", help="indicator id or a number as printed in the form")
+    p.add_argument(
+        "what",
+        nargs="?",
+        metavar="WHAT",
+        help="indicator id, a number as printed in the form, `rectification` or a finding id",
+    )
     p.add_argument("--unit", metavar="CODE", help="one budget unit's figure of the indicator (a unit code)")
     p.add_argument(
         "--limit",

@@ -3,6 +3,11 @@ reading the Hive-partitioned Parquet files directly (department and year come fr
 the views see every partition and need no load step. Store.write replaces each partition file with
 a rename, so a query running while the pipeline writes reads the old or the new file, never half.
 
+On an object store (`s3://…`) DuckDB's httpfs extension may be unavailable (it is downloaded on
+first use; this project's machines cannot): each dataset's current objects are registered as a
+pyarrow dataset instead (Store.arrow_dataset: one listing, immutable objects, the union of the
+partitions' columns as union_by_name gives), and the same views select from them.
+
 Every view that concerns indicators has `indicator_id` and `indicator_name`; `evidence` carries the
 landing file, sheet and row of each evidence row."""
 
@@ -41,9 +46,32 @@ class View:
     sql: str
 
 
+def _arrow_name(dataset: Dataset) -> str:
+    """The name a dataset of an object store is registered under in the connection."""
+    return "__store_" + "".join(c if c.isalnum() else "_" for c in dataset.name)
+
+
 def _read(store: Store, dataset: Dataset) -> str:
+    if store.remote:
+        return f'"{_arrow_name(dataset)}"'
     glob = store.glob(dataset).replace("'", "''")
     return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+
+
+def _datasets(settings: Settings) -> list[Dataset]:
+    """Every dataset a view may read."""
+    rows = [rows_dataset(t.qualified_name) for t in all_tables(settings.contracts)]
+    return [
+        *rows,
+        QUALITY,
+        INDICATOR_VALUES,
+        LEVELS,
+        FINDINGS,
+        RECTIFICATION,
+        SCORES,
+        PEER_BENCHMARKS,
+        EVIDENCE,
+    ]
 
 
 def views(settings: Settings, store: Store) -> list[View]:
@@ -118,11 +146,21 @@ def views(settings: Settings, store: Store) -> list[View]:
 
 def connect(settings: Settings, store: Store) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with every view, allowed to read the store and nothing else."""
-    root = store.root.resolve()
     con = duckdb.connect(":memory:")
-    for v in views(settings, Store(root)):
-        con.execute(f'CREATE VIEW "{v.name}" AS {v.sql}')
-    con.execute(f"SET allowed_directories = ['{root.as_posix()}']")
+    if store.remote:
+        # One listing for every view; DuckDB scans the registered datasets through pyarrow, so
+        # it needs no file access of its own at all.
+        store = store.snapshot()
+        for ds in _datasets(settings):
+            if store.has_any(ds):
+                con.register(_arrow_name(ds), store.arrow_dataset(ds))
+        for v in views(settings, store):
+            con.execute(f'CREATE VIEW "{v.name}" AS {v.sql}')
+    else:
+        root = store.root.resolve()
+        for v in views(settings, Store(root)):
+            con.execute(f'CREATE VIEW "{v.name}" AS {v.sql}')
+        con.execute(f"SET allowed_directories = ['{root.as_posix()}']")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
@@ -171,6 +209,7 @@ def schema(settings: Settings, store: Store) -> list[tuple[View, list[tuple[str,
         "role": "角色",
         "source_table": "来源表",
     }
+    store = store.snapshot()
     con = connect(settings, store)
     out = []
     for v in views(settings, store):

@@ -7,7 +7,13 @@ from dataclasses import asdict
 
 from perfeval_pipeline.feeds.files import safe_text
 from perfeval_pipeline.lineage.manifest import Verification
-from perfeval_pipeline.lineage.trace import IndicatorTrace, SourceRow
+from perfeval_pipeline.lineage.trace import (
+    FollowUpTrace,
+    FollowUpYear,
+    IndicatorTrace,
+    SourceRow,
+    is_follow_up_query,
+)
 
 # Without --limit or --all: up to this many rows print in full; above it, the first DEFAULT_LIMIT.
 FULL_LISTING_MAX = 50
@@ -154,4 +160,115 @@ def verification_dict(v: Verification) -> dict:
         "drift": [asdict(d) for d in v.drift],
         "notes": v.notes,
         "checked": v.checked,
+    }
+
+
+# --- the 整改 follow-up ---------------------------------------------------------------------------
+FOLLOW_UP_ROWS = 5  # rows per year of each finding when every finding is listed (rectification)
+
+
+def follow_up_summary(follow: dict, department: str, year: int) -> str:
+    counts: dict[str, int] = {}
+    for row in follow["problems"]:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    old = sum(n for s, n in counts.items() if s != "new")
+    said = ", ".join(
+        f"{s} {counts[s]}" for s in ("resolved", "improved", "unchanged", "worse") if s in counts
+    )
+    section = (
+        "printed in the form" if follow.get("section") else "not printed in the form (rectification_section)"
+    )
+    return (
+        f"整改跟踪 {department} {year}: {old} of {follow['previous_year']}'s problem findings"
+        + (f" — {said}" if said else "")
+        + f"; {counts.get('new', 0)} new. Section 上年评价问题整改情况: {section}."
+    )
+
+
+def _year_line(y: FollowUpYear, kind: str) -> str:
+    figure = y.display if y.display is not None else "—"
+    deduction = "—" if y.deduction is None else f"{y.deduction:.2f}"
+    item = f"  item {y.item}" if y.item else "  (not listed)"
+    what = {"rule": "rows", "unit": "unit", "workpaper": "workpaper"}.get(kind, "value")
+    return f"  {y.year}         {what} {figure}  deduction {deduction}{item}"
+
+
+def _check_line(y: FollowUpYear) -> str:
+    if y.note:
+        return f"  {y.year} check   ✗ cannot be traced: {y.note}"
+    if y.consistent:
+        return f"  {y.year} check   ✓ the follow-up's figure and deduction are {y.year}'s stored ones"
+    return (
+        f"  {y.year} check   ✗ the follow-up says {y.figure} (deduction {y.deduction}), {y.year}'s store "
+        f"holds {y.stored_figure} (deduction {y.stored_deduction}): run `perfeval run` again"
+    )
+
+
+def follow_up_text(t: FollowUpTrace, limit: int | None, show_all: bool, full: bool) -> str:
+    """One finding: status and why, both years' figures, each year's rows (full: the whole
+    indicator trace of each year; else the first rows)."""
+    kind = f" ({t.kind})" if t.kind else ""
+    lines = [
+        f"{t.finding_id} · {t.indicator_name}{kind} — {t.status_text} {t.status}",
+        f"  basis        {t.basis}",
+        _year_line(t.previous, t.kind),
+        _year_line(t.current, t.kind),
+        _check_line(t.previous),
+        _check_line(t.current),
+    ]
+    for y in (t.previous, t.current):
+        if y.note:
+            continue
+        lines.append("")
+        if full and y.trace is not None:
+            lines.append(f"── {y.year} ──")
+            lines.append(trace_text(y.trace, limit, show_all))
+            if t.kind == "rule":
+                lines.append(f"  rows of rule {t.finding_id.split(':', 1)[1]}: {len(y.rows)}")
+            continue
+        rows = y.rows if full or show_all or limit is not None else y.rows[:FOLLOW_UP_ROWS]
+        rows = shown_rows(rows, limit, show_all)
+        recomputed = ""
+        if y.trace is not None and y.trace.recomputation is not None:
+            rc = y.trace.recomputation
+            recomputed = f"; recomputed {rc.display} {'✓' if rc.matches else '✗ DOES NOT MATCH'}"
+        lines.append(f"  {y.year} rows ({len(rows)} of {len(y.rows)}){recomputed}:")
+        lines += [_row_line(r) for r in rows]
+        if len(rows) < len(y.rows):
+            what = t.finding_id if is_follow_up_query(t.finding_id) else f"rectification:{t.finding_id}"
+            lines.append(
+                f"  … {len(y.rows) - len(rows):,} more rows (perfeval trace {t.department} {t.year} {what} shows them)"
+            )
+    return "\n".join(lines)
+
+
+def follow_up_dict(t: FollowUpTrace, limit: int | None, show_all: bool) -> dict:
+    def year(y: FollowUpYear) -> dict:
+        rows = shown_rows(y.rows, limit, show_all)
+        return {
+            "year": y.year,
+            "figure": y.figure,
+            "display": y.display,
+            "deduction": y.deduction,
+            "item": y.item,
+            "stored_figure": y.stored_figure,
+            "stored_deduction": y.stored_deduction,
+            "consistent": y.consistent,
+            "note": y.note,
+            "rows": [{**asdict(r), "hash_ok": r.hash_ok} for r in rows],
+            "rows_total": len(y.rows),
+            "trace": trace_dict(y.trace, limit, show_all) if y.trace is not None else None,
+        }
+
+    return {
+        "finding_id": t.finding_id,
+        "kind": t.kind,
+        "indicator_id": t.indicator_id,
+        "indicator_name": t.indicator_name,
+        "status": t.status,
+        "status_text": t.status_text,
+        "basis": t.basis,
+        "previous": year(t.previous),
+        "current": year(t.current),
+        "ok": t.ok,
     }

@@ -24,9 +24,11 @@ from perfeval_pipeline.config.errors import did_you_mean
 from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.feeds.contracts import all_tables, table_contract
 from perfeval_pipeline.feeds.typing import convert_column
-from perfeval_pipeline.formatting import display
+from perfeval_pipeline.formatting import display, percent
 from perfeval_pipeline.indicators.framework import (
+    BandsRule,
     CountMeasure,
+    DeductPerPointRule,
     IndicatorSpec,
     RatioMeasure,
     RuleHitsMeasure,
@@ -117,7 +119,8 @@ class IndicatorTrace:
 @dataclass(frozen=True)
 class Match:
     kind: (
-        str  # id, figure, unit figure, item figure, score, total, level, target, peer mean, quota, target row
+        str  # id, figure, unit figure, item figure, score, total, level, target, peer mean, quota,
+        # target row, target actual, standard
     )
     indicator_id: str = ""
     unit_key: str | None = None
@@ -179,7 +182,8 @@ def _item_figures(iid: str, name: str, items: list[dict], money: set[str]) -> li
             for column, value in row.items():
                 if isinstance(value, bool) or not isinstance(value, int | float) or column.startswith("_"):
                     continue
-                shown = display(value, "wan") if column in money else f"{value:g}"
+                # Money prints in 万元 with its unit (“项目预算 80.41 万元”), so 80.41万元 resolves as 80.41 does.
+                shown = f"{display(value, 'wan')}万元" if column in money else f"{value:g}"
                 sheet = f" {row['_source_sheet']}" if row.get("_source_sheet") else ""
                 where = (
                     f"（{row['_source_file']}{sheet} 第{row['_source_row']}行）"
@@ -297,14 +301,26 @@ class PartitionLineage:
         targets = self._stored.table("evaluation.targets")
         if targets is not None:
             for _, row in targets.iterrows():
-                out.append(
-                    (
-                        raw_cell(row, "value"),
-                        Match(
-                            "target row", "evaluation.targets", str(int(row["_row"])), str(row.get("name"))
-                        ),
-                    )
-                )
+                at, name, unit = str(int(row["_row"])), str(row.get("name")), raw_cell(row, "unit")
+                # As the row writes them, and with its 计量单位 as the findings quote them (目标95%、实际93.37%).
+                for kind, column in (("target row", "value"), ("target actual", "actual")):
+                    cell = raw_cell(row, column)
+                    if not cell:
+                        continue
+                    match = Match(kind, "evaluation.targets", at, name)
+                    out.append((cell, match))
+                    if unit and not cell.endswith(unit):
+                        out.append((f"{cell}{unit}", match))
+        # Parameters of the scoring rules the reasons print (高于标准0%, 超过10%): config, not data.
+        for spec in self.framework.indicators:
+            rule, label = spec.rule, f"{spec.name} 评分标准"
+            if isinstance(rule, DeductPerPointRule):
+                out.append((percent(rule.standard), Match("standard", spec.id, label=label)))
+            elif isinstance(rule, BandsRule):
+                for band in rule.bands:
+                    if band.max is not None:
+                        for shown in {percent(band.max), display(band.max, spec.display)}:
+                            out.append((shown, Match("standard", spec.id, label=label)))
         return out
 
     def resolve(self, text: str) -> list[Match]:
@@ -520,6 +536,37 @@ class PartitionLineage:
                 out.append(source)
         return out
 
+    def workpaper_rows(self, code: str) -> list[SourceRow]:
+        """The stored workpaper rows with this finding code, as source rows (their hashes checked)."""
+        table = "evaluation.workpaper"
+        frame = self._stored.table(table)
+        if frame is None or frame.empty:
+            return []
+        frame = (
+            frame[frame["finding_code"].astype(str) == code] if "finding_code" in frame else frame.iloc[0:0]
+        )
+        headers = self.headers.get(table, {})
+        columns = ["record_id", "indicator_id", "deduction", "finding_code", "finding"]
+        out = []
+        for _, row in frame.iterrows():
+            file = str(row.get("_source_file") or "")
+            number = int(row["_source_row"]) if pd.notna(row.get("_source_row")) else 0
+            deduction = pd.to_numeric(pd.Series([raw_cell(row, "deduction")]), errors="coerce").iloc[0]
+            source = SourceRow(
+                "workpaper",
+                table,
+                file,
+                str(row.get("_source_sheet") or ""),
+                number,
+                str(row.get("_row_hash") or ""),
+                None if pd.isna(deduction) else float(deduction),
+                cells={c: raw_cell(row, c) for c in columns if c in row.index},
+                headers={c: headers[c] for c in columns if c in headers},
+            )
+            source.landing_hash = self._landing.row_hashes(file, table).get(number) if file else None
+            out.append(source)
+        return out
+
 
 def _cell_columns(side, contract, by: str | None) -> list[str]:
     """The raw cells worth showing for a row: the table key, then every column the side reads."""
@@ -625,3 +672,178 @@ def recompute(spec: IndicatorSpec, trace: IndicatorTrace) -> Recomputation:
         )
     ok = matches and not rows_off and not unreadable
     return Recomputation(sides, value, display(value, spec.display), formula, ok, notes)
+
+
+# --- the 整改 follow-up: one of last year's problems, both years ---------------------------------
+FOLLOW_UP = "rectification"
+
+
+def is_follow_up_query(what: str | None) -> bool:
+    """`rectification`, `rectification:<finding id>`, or a finding id no indicator id can be
+    (`asset_safety:no_label`, `procurement_overrun_rate@JDZ002`, `wp:illegal_expense`)."""
+    if not what:
+        return False
+    return what == FOLLOW_UP or what.startswith(f"{FOLLOW_UP}:") or "@" in what or ":" in what
+
+
+@dataclass
+class FollowUpYear:
+    """One year of a followed-up finding: its figure and deduction as the follow-up stored them, the
+    same read again from that year's stored indicators, and the rows behind them."""
+
+    year: int
+    figure: float | None  # as the follow-up row stores it
+    display: str | None
+    deduction: float | None
+    item: str | None  # the 存在问题 item that listed it that year
+    stored_figure: float | None = None  # that year's stored indicator value (unit value, rule count)
+    stored_deduction: float | None = None
+    trace: IndicatorTrace | None = None  # the indicator's (or unit's) trace
+    rows: list[SourceRow] = field(default_factory=list)  # the rows of the finding itself
+    note: str | None = None  # why the year cannot be traced
+
+    @property
+    def consistent(self) -> bool:
+        """The follow-up's figure and deduction are that year's stored ones."""
+        if self.note:
+            return False
+        same = (self.figure is None and self.stored_figure is None) or (
+            self.figure is not None
+            and self.stored_figure is not None
+            and math.isclose(self.figure, self.stored_figure, rel_tol=1e-9, abs_tol=1e-9)
+        )
+        ded = (self.deduction is None and self.stored_deduction is None) or (
+            self.deduction is not None
+            and self.stored_deduction is not None
+            and math.isclose(self.deduction, self.stored_deduction, abs_tol=1e-6)
+        )
+        return same and ded
+
+
+@dataclass
+class FollowUpTrace:
+    department: str
+    year: int
+    finding_id: str
+    kind: str  # indicator | rule | unit | workpaper
+    indicator_id: str | None
+    indicator_name: str
+    status: str
+    status_text: str
+    basis: str
+    previous: FollowUpYear
+    current: FollowUpYear
+
+    @property
+    def ok(self) -> bool:
+        years = (self.previous, self.current)
+        traced = all(
+            y.trace is None or (y.trace.recomputation.matches and not y.trace.hash_mismatches) for y in years
+        )
+        rows = all(r.hash_ok for y in years for r in y.rows)
+        return traced and rows and all(y.consistent for y in years)
+
+
+def _row_value(row: dict, key: str):
+    value = row.get(key)
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _finding_side(lineage: PartitionLineage | None, note: str | None, row: dict, which: str, year: int):
+    from perfeval_pipeline.findings.rectification import parse_finding
+
+    side = FollowUpYear(
+        year,
+        _row_value(row, f"{which}_value"),
+        _row_value(row, f"{which}_display"),
+        _row_value(row, f"{which}_deduction"),
+        _row_value(row, f"{which}_item"),
+        note=note,
+    )
+    if lineage is None:
+        return side
+    finding = parse_finding(row["finding_id"], {"cites": [row["indicator_id"]]})
+    iid = finding.indicator_id
+    if iid not in lineage.values.index:
+        side.note = f"{year}: no indicator {iid!r} stored"
+        return side
+    rec = lineage.values.loc[iid]
+    score = lineage.scores.loc[iid] if lineage.scores is not None and iid in lineage.scores.index else None
+    if score is not None and finding.kind != "workpaper":
+        wp = float(score["workpaper_deduction"] or 0.0)
+        side.stored_deduction = round(float(score["deduction"]) - wp, 6)
+    if finding.kind == "workpaper":
+        side.rows = lineage.workpaper_rows(finding.id.removeprefix("wp:"))
+        return side
+    if finding.kind == "rule":
+        items = json.loads(rec["items"] or "[]")
+        side.stored_figure = float(
+            next((it.get("count") for it in items if it.get("rule") == finding.rule), 0) or 0
+        )
+        side.trace = lineage.trace(iid)
+        side.rows = [r for r in side.trace.rows if r.role == finding.rule]
+        return side
+    if finding.kind == "unit":
+        units = {str(u["key"]): u for u in json.loads(rec["by_unit"] or "[]")}
+        if finding.unit in units:
+            side.stored_figure = _none(units[finding.unit].get("value"))
+            side.trace = lineage.trace(iid, finding.unit)
+        else:
+            side.trace = lineage.trace(iid)
+        side.rows = side.trace.rows
+        return side
+    side.stored_figure = _none(rec["value"])
+    side.trace = lineage.trace(iid)
+    side.rows = side.trace.rows
+    return side
+
+
+def follow_up_traces(
+    settings: Settings, department: str, year: int, what: str
+) -> tuple[dict, list[FollowUpTrace]]:
+    """The partition's follow-up (result.json `rectification`) and, for `what` (`rectification`:
+    every finding; else one finding id), each finding with both years' figures, deductions and
+    rows, read again from each year's store."""
+    lineage = PartitionLineage(settings, department, year)
+    follow = (lineage.result or {}).get("rectification")
+    if not follow:
+        raise TraceError(
+            f"{department} {year} has no 整改 follow-up: run `perfeval run -d {department} -y {year}`"
+        )
+    if not follow.get("available"):
+        raise TraceError(
+            f"{department} {year} has no 整改 follow-up of {follow.get('previous_year')}: {follow.get('reason')}"
+        )
+    rows = follow["problems"]
+    wanted = what.removeprefix(f"{FOLLOW_UP}:") if what != FOLLOW_UP else None
+    if wanted is not None:
+        rows = [r for r in rows if r["finding_id"] == wanted]
+        if not rows:
+            ids = [r["finding_id"] for r in follow["problems"]]
+            raise TraceError(
+                f"no finding {wanted!r} in the 整改 follow-up of {department} {year}"
+                f"{did_you_mean(wanted, ids)}; `perfeval trace {department} {year} rectification` lists them"
+            )
+    prev_year = int(follow["previous_year"])
+    try:
+        previous, note = PartitionLineage(settings, department, prev_year, lineage.store), None
+    except TraceError as exc:
+        previous, note = None, str(exc)
+    out = []
+    for row in rows:
+        out.append(
+            FollowUpTrace(
+                department,
+                year,
+                row["finding_id"],
+                row.get("finding_kind") or "",
+                row["indicator_id"],
+                row["indicator_name"],
+                row["status"],
+                row["status_text"],
+                row.get("basis") or "",
+                _finding_side(previous, note, row, "previous", prev_year),
+                _finding_side(lineage, None, row, "current", year),
+            )
+        )
+    return follow, out

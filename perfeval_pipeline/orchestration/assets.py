@@ -10,6 +10,7 @@ validate many partitions in one Great Expectations call (ARCHITECTURE.md, measur
 steps link through a plain output (the partitions' outcomes), not the asset outputs, so Dagster
 does not record every partition of the range as materialized."""
 
+import os
 import warnings
 
 import dagster as dg
@@ -24,12 +25,25 @@ from perfeval_pipeline.orchestration.resources import PerfevalResource
 # backfill_policy is beta and partitioned checks are in preview; both are what per-partition truth needs.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-# Steps of different kinds can go to different worker queues in a distributed deployment.
-STEP_TAGS = {
-    "ingest": {"perfeval/step": "ingest"},
-    "score": {"perfeval/step": "score"},
-    "report": {"perfeval/step": "render"},
-}
+# Steps of different kinds can go to different worker queues in a distributed deployment: op → kind.
+STEP_KINDS = {"ingest": "ingest", "score": "score", "report": "render"}
+# The Celery queue of each kind (deploy/production): PERFEVAL_QUEUE_INGEST, _SCORE, _RENDER. Unset:
+# no queue tag, so the step goes to dagster-celery's default queue `dagster`.
+QUEUE_ENV = {kind: f"PERFEVAL_QUEUE_{kind.upper()}" for kind in STEP_KINDS.values()}
+CELERY_QUEUE_TAG = "dagster-celery/queue"  # an op tag: dagster-celery ignores asset tags
+
+
+def step_tags(op: str) -> dict[str, str]:
+    """The op tags of a step: its kind, and its Celery queue when one is configured for the kind."""
+    kind = STEP_KINDS[op]
+    tags = {"perfeval/step": kind}
+    queue = os.environ.get(QUEUE_ENV[kind], "").strip()
+    if queue:
+        tags[CELERY_QUEUE_TAG] = queue
+    return tags
+
+
+STEP_TAGS = {op: step_tags(op) for op in STEP_KINDS}  # as configured when this module was imported
 
 
 def _line(settings: Settings, o: Outcome) -> str:
@@ -56,7 +70,7 @@ def _outputs(contracts) -> dict[str, dg.Out]:
 def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinition:
     contracts = settings.contracts
 
-    @dg.op(out=_outputs(contracts), tags=STEP_TAGS["ingest"])
+    @dg.op(out=_outputs(contracts), tags=step_tags("ingest"))
     def ingest(context: dg.OpExecutionContext, perfeval: PerfevalResource):
         """Read, type and validate the landing folders; gate each partition; compute indicators."""
         cfg = perfeval.settings()
@@ -81,7 +95,7 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
             "findings": dg.Out(is_required=False),
             "scored": dg.Out(),
         },
-        tags=STEP_TAGS["score"],
+        tags=step_tags("score"),
     )
     def score(context: dg.OpExecutionContext, perfeval: PerfevalResource, ingested: list):
         """Peer benchmarks of each year, then scorecards, findings and result.json."""
@@ -96,7 +110,7 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
                 yield from events.score_events(cfg, o)
         yield dg.Output(outcomes, "scored")
 
-    @dg.op(out={"feedback_form": dg.Out(is_required=False)}, tags=STEP_TAGS["report"])
+    @dg.op(out={"feedback_form": dg.Out(is_required=False)}, tags=step_tags("report"))
     def report(context: dg.OpExecutionContext, perfeval: PerfevalResource, scored: list):
         """The forms and manifests; the province summary of each year; the run's verdict."""
         cfg = perfeval.settings()

@@ -86,7 +86,7 @@ def _col_checks(col: ColumnContract, ctx: ChunkContext) -> list[Check]:
             Check(
                 "expect_column_values_to_be_between",
                 (f"_magnitude_{col.name}",),
-                f"{label} 数量级异常，可能单位有误 (non-zero values must lie within {text}; check 元/万元)",
+                f"{label} 数量级异常，可能单位有误 (non-zero values must lie within {text}, check 元/万元)",
                 {"column": f"_magnitude_{col.name}", **bounds},
             )
         )
@@ -155,7 +155,7 @@ def contract_checks(contract: TableContract, ctx: ChunkContext) -> list[Check]:
             Check(
                 "expect_compound_columns_to_be_unique",
                 contract.key,
-                f"{labels} 重复 (duplicate key; first occurrence kept)",
+                f"{labels} 重复 (duplicate key, first occurrence kept)",
                 {"column_list": [PARTITION, *contract.key]},
                 keep_first=True,
             )

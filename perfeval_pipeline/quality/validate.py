@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from perfeval_pipeline.config.settings import Settings
 from perfeval_pipeline.feeds.contracts import TableContract
 from perfeval_pipeline.feeds.files import LandingFile, StructuralIssue, safe_text
-from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable
+from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable, text_series
 from perfeval_pipeline.feeds.typing import PARSE_ERRORS, TOTAL_ROW, type_table
+from perfeval_pipeline.numbers import text_array
 from perfeval_pipeline.quality.suites import (
     INDICATOR_KEY,
     PARTITION,
@@ -221,12 +224,8 @@ def _typed(raw: RawTable, settings: Settings, department: str, partition: str) -
     # identity columns, whose typed values the store keeps in its path (department=/year=), not rows.
     for name, col in contract.columns.items():
         if col.type != "string" or col.identity in ("department", "year"):
-            source = (
-                raw.frame[name]
-                if name in raw.frame.columns
-                else pd.Series([""] * len(raw.frame), dtype=object)
-            )
-            frame[RAW_PREFIX + name] = pd.array(source.astype("string").fillna("").to_numpy(), dtype="string")
+            text = pc.fill_null(text_array(raw.frame[name]), "") if name in raw.frame.columns else pa.array([""] * len(raw.frame))
+            frame[RAW_PREFIX + name] = text_series(text)
     return frame
 
 
@@ -271,6 +270,9 @@ def gx_frame(frame: pd.DataFrame, columns: set[str]) -> pd.DataFrame:
             out[name] = col.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(col.dtype):
             out[name] = col.astype("datetime64[ns]")
+        elif isinstance(col.dtype, pd.StringDtype):
+            # Categorical: null, set and uniqueness checks work on integer codes, not on strings.
+            out[name] = col.astype("category")
         else:
             out[name] = col
     return pd.DataFrame(out, index=frame.index)

@@ -77,6 +77,19 @@ def year_results(settings: Settings, year: int) -> list[dict]:
     return [load_result(p) for p in sorted(folder.glob(f"*/{RESULT.name}"))]
 
 
+def reason_names(settings: Settings) -> dict[str, str]:
+    """Chinese titles by code for the summary's reasons: feeds ('hotline'), tables
+    ('hotline.tickets') and columns ('hotline.tickets.ticket_id', by their header)."""
+    names: dict[str, str] = {}
+    for feed, contract in settings.contracts.items():
+        names[feed] = contract.title
+        for table in contract.tables.values():
+            names[table.qualified_name] = table.title
+            for column in table.columns.values():
+                names[f"{table.qualified_name}.{column.name}"] = column.header
+    return names
+
+
 def render_year_summary(settings: Settings, year: int) -> Path | None:
     """Rewrite the year's summary from every result.json present (with earlier years' totals for
     the trend columns); None when there is none yet."""
@@ -90,4 +103,5 @@ def render_year_summary(settings: Settings, year: int) -> Path | None:
         settings.grades,
         settings.reports_dir / str(year) / SUMMARY.name,
         settings.pipeline.report_file_mode,
+        names=reason_names(settings),
     )

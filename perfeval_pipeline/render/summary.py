@@ -1,18 +1,24 @@
 """Province overview of one year (reports/{year}/summary.xlsx): every department's total, grade and
-level-1 subtotals, best first, with the previous years' totals and the change; departments not
-evaluated with the reason in words; the grade distribution with a native chart. Set up to print."""
+level-1 subtotals, best first, with the previous years' totals and grades and the change since the
+last of them (columns only for earlier years that have results); departments not evaluated with
+the reason in Chinese (render/reasons.py); the grade distribution with a native chart. Set up to
+print."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl.chart import BarChart, Reference
 
 from perfeval_pipeline.config.models import GradesConfig
+from perfeval_pipeline.formatting import number_format
 from perfeval_pipeline.render.package import document_time
+from perfeval_pipeline.render.reasons import reason_text
 from perfeval_pipeline.render.workbook import (
+    CHANGE,
     INTEGER,
     SCORE,
     TITLE,
@@ -26,7 +32,8 @@ from perfeval_pipeline.render.workbook import (
 )
 
 NOT_EVALUATED = "未评价"
-STATUS_TEXT = {"blocked": "数据不符合要求，未评价", "failed": "处理出错，未评价"}
+# Earlier years shown beside the year's totals (those that have results).
+TREND_YEARS = 2
 
 
 def _level_names(results: list[dict]) -> list[str]:
@@ -52,12 +59,6 @@ def grade_distribution(results: list[dict], grades: list[str]) -> list[tuple[str
     return [(g, counts[g]) for g in [*grades, NOT_EVALUATED]]
 
 
-def reason_text(result: dict) -> str:
-    reasons = result.get("blocked_reasons") or result.get("failure") or []
-    head = STATUS_TEXT.get(result["status"], result["status"])
-    return f"{head}：" + "；".join(reasons[:3]) + (f"（另{len(reasons) - 3}项）" if len(reasons) > 3 else "")
-
-
 def _stamp(results: list[dict]) -> datetime:
     # The latest evaluation date: rerunning over the same results gives the same file.
     return max((document_time(r["header"]) for r in results), default=document_time({}))
@@ -69,27 +70,30 @@ def render_summary(
     grades: GradesConfig,
     out_path: Path,
     mode: int = 0o666,
+    names: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write a year's summary; `earlier`: results of previous years by year (for the trend)."""
+    """Write a year's summary; `earlier`: results of previous years by year (for the trend; a year
+    without results gets no columns); `names`: feed and table titles by code, for the reasons."""
     years = sorted({r["year"] for r in results})
     if len(years) != 1:
         raise ValueError(f"a summary covers one year; got results for {years}")
     year = years[0]
     evaluated, others = ranked(results)
     levels = _level_names(evaluated)
-    prev_years = sorted(earlier)[-2:]
+    prev_years = sorted(y for y, rs in earlier.items() if rs and y < year)[-TREND_YEARS:]
     prev = {y: {r["department"]: r for r in earlier[y]} for y in prev_years}
     title = f"{year}年度部门整体支出绩效评价汇总"
     wb = new_workbook()
 
+    last = prev_years[-1] if prev_years else None
+    change_header = "较上年变化" if last == year - 1 else f"较{last}年变化"
     trend_headers = [h for y in prev_years for h in (f"{y}年总分", f"{y}年结论")] + (
-        ["较上年变化"] if prev_years else []
+        [change_header] if prev_years else []
     )
-    widths = [6, 30, 8, 8, *[8] * len(levels), *[9] * len(trend_headers), 48]
+    widths = [6, 30, 8, 9, *[8] * len(levels), *[9] * len(trend_headers), 60]
     ws = sheet(wb, "汇总", widths, freeze="C3", header_rows="2:2")
     append(ws, [cell(ws, title, style=TITLE)])
     header_row(ws, ["排名", "部门", "总分", "评价结论", *levels, *trend_headers, "说明"])
-    last = prev_years[-1] if prev_years else None
     for rank, r in [*enumerate(evaluated, start=1), *((None, r) for r in others)]:
         name = r["header"]["department_name"]
         trend = []
@@ -107,7 +111,7 @@ def render_summary(
                 if r["status"] == "evaluated" and p is not None and p["status"] == "evaluated"
                 else None
             )
-            trend.append((change, "+0.00;-0.00;0.00"))
+            trend.append((change, CHANGE))
         if r["status"] == "evaluated":
             by_level = {lvl["name"]: lvl["score"] for lvl in r["levels"]}
             row = [
@@ -127,7 +131,7 @@ def render_summary(
                 NOT_EVALUATED,
                 *[None] * len(levels),
                 *trend,
-                cell(ws, reason_text(r), style=WRAP),
+                cell(ws, reason_text(r, names), style=WRAP),
             ]
         append(ws, row)
 
@@ -138,11 +142,14 @@ def render_summary(
     dist = grade_distribution(results, [b.grade for b in bands])
     for grade, n in dist:
         share = n / len(results) if results else None
-        append(ws, [grade, (floors.get(grade), SCORE), (n, INTEGER), (share, "0.00%")])
+        share_format = number_format("percent", share) if share is not None else "General"
+        append(ws, [grade, (floors.get(grade), SCORE), (n, INTEGER), (share, share_format)])
     chart = BarChart()
     chart.title, chart.y_axis.title, chart.legend = f"{year}年评价结论分布", "部门数", None
     chart.add_data(Reference(ws, min_col=3, min_row=1, max_row=len(dist) + 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(dist) + 1))
+    chart.y_axis.number_format, chart.y_axis.majorUnit = "0", 1  # whole departments
+    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 would hide both axes
     chart.height, chart.width = 7, 12
     ws.add_chart(chart, "F2")
     return save_workbook(wb, out_path, _stamp(results), title, mode)
