@@ -84,7 +84,7 @@ RECTIFICATION = Dataset(
     "rectification",
     "findings",
     "rectification",
-    "整改跟踪: each of last year's problems with its status this year (resolved, improved, unchanged, worse) "
+    "each of last year's problems with its status this year (resolved, improved, unchanged, worse) "
     "and both years' figures; new problems marked new",
 )
 PARTITION_DATASETS = (

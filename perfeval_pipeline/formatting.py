@@ -26,7 +26,11 @@ def _whole(x: float) -> bool:
 
 def _fixed(value: float, decimals: int, scale: int = 0) -> str:
     """value × 10**scale with `decimals` decimals, rounded half up on its shortest decimal form."""
-    exact = Decimal(repr(float(value))).scaleb(scale).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    exact = (
+        Decimal(repr(float(value)))
+        .scaleb(scale)
+        .quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    )
     return f"{exact.copy_abs() if exact.is_zero() else exact:f}"  # never '-0.00'
 
 

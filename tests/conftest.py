@@ -1,6 +1,7 @@
 """Shared fixtures: settings over temporary folders (and, when a test adds departments, a temporary
-copy of assets_config), running partitions through the stages without Dagster, and the demo seed
-evaluated once per session."""
+copy of assets_config), running partitions through the stages without Dagster, the demo seed
+evaluated once per session; and helpers several test files use: `perfeval` in-process over a
+settings' folders, the text lines of a Word form."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import os
 import shutil
 from pathlib import Path
 
-import openpyxl
 import pytest
 import yaml
+from docx import Document
+from docx.oxml.ns import qn
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from hostile.corpus import write_xlsx
 
 from perfeval_pipeline.config.settings import Paths, Settings, load_settings, package_root
 
@@ -105,21 +110,44 @@ def seed_evaluation(demo_settings):
     return result_of(demo_settings, *SEED)
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> Path:
-    """A workbook with one sheet per entry; each entry's first list is the first row."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-        if name in hidden:
-            ws.sheet_state = "hidden"
-    wb.save(path)
-    return path
-
-
 @pytest.fixture
 def xlsx():
     return write_xlsx
+
+
+def use_folders(monkeypatch, settings: Settings) -> None:
+    """Point the PERFEVAL_* variables at `settings`' folders, as a user of the command line would."""
+    for var, path in (
+        ("PERFEVAL_CONFIG", settings.config_dir),
+        ("PERFEVAL_LANDING", settings.landing_dir),
+        ("PERFEVAL_STORE", settings.store_dir),
+        ("PERFEVAL_REPORTS", settings.reports_dir),
+    ):
+        monkeypatch.setenv(var, str(path))
+
+
+def perfeval_over(capsys, monkeypatch, settings: Settings, *argv: str) -> tuple[int, str]:
+    """Exit code and output (stdout, then stderr) of `perfeval argv` over `settings`' folders."""
+    from perfeval_pipeline import cli
+
+    use_folders(monkeypatch, settings)
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def docx_lines(path: Path) -> list[str]:
+    """Paragraph texts in reading order, table cells included once even when merged."""
+    doc = Document(path)
+    lines = []
+    for el in doc.element.body.iterchildren():
+        if el.tag == qn("w:p"):
+            lines.append(Paragraph(el, doc).text)
+        elif el.tag == qn("w:tbl"):
+            seen = set()
+            for row in Table(el, doc).rows:
+                for cell in row.cells:
+                    if cell._tc not in seen:
+                        seen.add(cell._tc)
+                        lines += [p.text for p in cell.paragraphs]
+    return lines

@@ -12,23 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, use_folders
 from hostile.corpus import YEAR, department, write_base
 
 from perfeval_pipeline import __version__, cli
 
 GOOD, BLOCKED = "cli-a-good", "cli-b-blocked"
 SUBCOMMANDS = ("demo", "validate", "run", "trace", "sql", "verify", "manifest")
-
-
-def use(monkeypatch, settings) -> None:
-    for var, path in (
-        ("PERFEVAL_CONFIG", settings.config_dir),
-        ("PERFEVAL_LANDING", settings.landing_dir),
-        ("PERFEVAL_STORE", settings.store_dir),
-        ("PERFEVAL_REPORTS", settings.reports_dir),
-    ):
-        monkeypatch.setenv(var, str(path))
 
 
 def perfeval(capfd, *argv: str) -> tuple[int, str, str]:
@@ -59,7 +49,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture
 def project(corpus, monkeypatch):
-    use(monkeypatch, corpus)
+    use_folders(monkeypatch, corpus)
     return corpus
 
 
@@ -161,7 +151,7 @@ def test_a_broken_configuration_is_a_usage_error_naming_the_file(capfd, monkeypa
     settings = make_settings(tmp_path, edit=lambda config: None)  # a copy of the configuration
     path = settings.config_dir / "pipeline.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("years:", "yeers:"), encoding="utf-8")
-    use(monkeypatch, settings)
+    use_folders(monkeypatch, settings)
     code, out, err = perfeval(capfd, "validate")
     assert code == 2 and not out and err.startswith("perfeval: configuration error")
     assert "pipeline.yaml" in err and "did you mean 'years'" in err

@@ -16,7 +16,7 @@ from hostile.corpus import YEAR, department, write_base
 
 from perfeval_pipeline.orchestration import specs
 from perfeval_pipeline.orchestration.definitions import build_definitions
-from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, key
+from perfeval_pipeline.orchestration.partitions import RANGE_END, RANGE_START, key, parse_key
 from perfeval_pipeline.orchestration.resources import PerfevalResource
 
 pytestmark = [pytest.mark.slow, pytest.mark.gx]
@@ -141,6 +141,34 @@ def test_check_results_are_per_partition_and_survive_later_runs(batch_run):
     assert materialize(project, instance, [key(GOOD, YEAR)]).success
     again = check_results(instance, specs.QUALITY_GATE, "all_feeds_usable")
     assert again[key(BLOCKED, YEAR)] == [False] and again[key(GOOD, YEAR)] == [True, True]
+
+
+def test_check_evaluations_point_at_the_materialization_they_checked(batch_run):
+    """The UI counts a partition's check against the partition's latest materialization: the
+    evaluation names the one this run recorded, and none where this run recorded none."""
+    _, instance, result = batch_run
+    run_id = result.run_id
+    for feed, expect_target in (("hotline", {GOOD, BLOCKED, OTHER}), ("transactions", {GOOD, OTHER})):
+        asset = specs.feed_key(feed)
+        stored = {
+            r.asset_materialization.partition: r.storage_id
+            for r in instance.fetch_materializations(asset, limit=1000).records
+            if r.run_id == run_id
+        }
+        events = instance.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_CHECK_EVALUATION), limit=10000
+        )
+        for e in events:
+            evaluation = e.event_log_entry.dagster_event.event_specific_data
+            if e.run_id != run_id or evaluation.asset_key != asset:
+                continue
+            code = parse_key(evaluation.partition)[0]
+            target = evaluation.target_materialization_data
+            if code in expect_target:
+                assert target is not None and target.storage_id == stored[evaluation.partition], (feed, code)
+                assert target.run_id == run_id
+            else:
+                assert target is None, (feed, code)
 
 
 def test_a_blocked_partition_alone_behaves_as_in_a_batch(project):

@@ -32,6 +32,11 @@ EPS = 1e-9
 FIGURE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(%|万元(?:/[^\s，。；、：）)]+)?)")
 
 
+def on_demo(test):
+    """Tests over the evaluated demo partitions: minutes, and Great Expectations."""
+    return pytest.mark.gx(pytest.mark.slow(test))
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from perfeval_pipeline.demo import generate_demo
@@ -78,6 +83,7 @@ def config_item(settings, result: dict, item_id: str):
     return next((it for g in config.groups for it in g.items if it.id == item_id), None)
 
 
+@on_demo
 def test_the_partitions_have_problems_of_every_kind(demo):
     """The properties below check something: specific, generic and workpaper items all occur."""
     _, results = demo
@@ -88,6 +94,7 @@ def test_the_partitions_have_problems_of_every_kind(demo):
     assert {r["framework"]["name"] for r in results.values()} == {"zwsj", "jtys"}
 
 
+@on_demo
 def test_every_item_cites_indicators_of_its_framework(demo):
     _, results = demo
     for department, result in results.items():
@@ -101,6 +108,7 @@ def test_every_item_cites_indicators_of_its_framework(demo):
             assert set(about(item)) <= set(item["cites"]), where
 
 
+@on_demo
 def test_every_figure_an_item_quotes_traces_to_a_stored_figure(demo):
     settings, results = demo
     store = Store(settings.store_dir)
@@ -128,6 +136,7 @@ def test_every_figure_an_item_quotes_traces_to_a_stored_figure(demo):
     assert checked >= 20
 
 
+@on_demo
 def test_every_deduction_at_the_threshold_is_stated(demo):
     settings, results = demo
     for department, result in results.items():
@@ -141,6 +150,7 @@ def test_every_deduction_at_the_threshold_is_stated(demo):
             assert set(ind["workpaper_refs"]) <= refs, (department, iid, ind["workpaper_refs"])
 
 
+@on_demo
 def test_an_item_below_the_threshold_fires_on_a_data_fact_it_states(demo):
     """An item about an indicator whose rule deduction is under the threshold comes from a part with
     a `when` condition (never a generic item); with no deduction at all, its text states the figure
@@ -174,6 +184,7 @@ def test_an_item_below_the_threshold_fires_on_a_data_fact_it_states(demo):
     assert seen_zero, "no partition has an item on a data fact without deduction: the check checked nothing"
 
 
+@on_demo
 def test_numbering_is_consecutive(demo):
     _, results = demo
     for department, result in results.items():
@@ -195,6 +206,7 @@ def assert_ordinals(text: str, where) -> None:
     assert circled == [chr(ord("①") + i) for i in range(len(circled))], (where, circled)
 
 
+@on_demo
 def test_recommendations_answer_the_problem_groups_one_to_one(demo):
     _, results = demo
     for department, result in results.items():
@@ -204,6 +216,7 @@ def test_recommendations_answer_the_problem_groups_one_to_one(demo):
         assert all(r["title"] and r["text"] for r in result["recommendations"])
 
 
+@on_demo
 def test_every_sentence_ends_with_a_full_stop(demo):
     _, results = demo
     for department, result in results.items():

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import evaluate, make_settings, result_of
+from conftest import evaluate, make_settings, perfeval_over, result_of
 
-from perfeval_pipeline import cli
 from perfeval_pipeline.catalog import QUALITY
 from perfeval_pipeline.formatting import display
 from perfeval_pipeline.lineage import sql
@@ -47,19 +46,6 @@ def built(tmp_path_factory):
 def edited(tmp_path):
     """A partition of its own, to change its landing files, forms or config."""
     return build(tmp_path)
-
-
-def run(capsys, monkeypatch, settings, *argv: str) -> tuple[int, str]:
-    for var, path in (
-        ("PERFEVAL_CONFIG", settings.config_dir),
-        ("PERFEVAL_LANDING", settings.landing_dir),
-        ("PERFEVAL_STORE", settings.store_dir),
-        ("PERFEVAL_REPORTS", settings.reports_dir),
-    ):
-        monkeypatch.setenv(var, str(path))
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def figures(result: dict):
@@ -119,7 +105,9 @@ def test_trace_of_a_printed_percentage_shows_raw_cells_under_their_landing_heade
 ):
     settings, result = built
     variance = next(i for i in result["indicators"] if i["id"] == "hq_budget_variance_rate")
-    code, out = run(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), variance["display"])
+    code, out = perfeval_over(
+        capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), variance["display"]
+    )
     assert code == 0, out
     assert "hq_budget_variance_rate" in out
     # EXPECTED.md: 局本级 lines L01–L05, 决算数 2,400,000 over 年初预算 2,000,000.
@@ -130,9 +118,11 @@ def test_trace_of_a_printed_percentage_shows_raw_cells_under_their_landing_heade
 
 def test_trace_of_the_quota_and_of_the_total(built, capsys, monkeypatch):
     settings, result = built
-    code, out = run(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "staffing_control_rate")
+    code, out = perfeval_over(
+        capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "staffing_control_rate"
+    )
     assert code == 0 and "staffing_quota" in out and "51.00 / 50.00 = 102%  ✓" in out
-    code, out = run(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR))
+    code, out = perfeval_over(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR))
     assert code == 0 and f"total {result['total_score']:.2f} of 100 points → {result['grade']}" in out
     for rec in result["indicators"]:
         if not rec["statistic"]:
@@ -141,7 +131,7 @@ def test_trace_of_the_quota_and_of_the_total(built, capsys, monkeypatch):
 
 def test_trace_json_limits_rows_unless_all(built, capsys, monkeypatch):
     settings, _ = built
-    code, out = run(
+    code, out = perfeval_over(
         capsys,
         monkeypatch,
         settings,
@@ -160,7 +150,7 @@ def test_trace_json_limits_rows_unless_all(built, capsys, monkeypatch):
         and data["ok"]
         and (data["traces"][0]["rows_total"], data["traces"][0]["rows_shown"]) == (10, 3)
     )
-    code, out = run(
+    code, out = perfeval_over(
         capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "hq_budget_variance_rate", "--all"
     )
     assert sum(BUDGET in line for line in out.splitlines()) == 10
@@ -168,16 +158,16 @@ def test_trace_json_limits_rows_unless_all(built, capsys, monkeypatch):
 
 def test_trace_of_an_unknown_number_or_partition_is_a_usage_error(built, capsys, monkeypatch):
     settings, _ = built
-    code, out = run(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "123.45%")
+    code, out = perfeval_over(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "123.45%")
     assert code == 2 and "nothing of" in out and "Traceback" not in out
-    code, out = run(capsys, monkeypatch, settings, "trace", "hm-whlyjj", str(YEAR))
+    code, out = perfeval_over(capsys, monkeypatch, settings, "trace", "hm-whlyjj", str(YEAR))
     assert code == 2 and "hm-whlyj" in out
 
 
 def test_verify_is_clean_right_after_the_run(built, capsys, monkeypatch):
     settings, _ = built
     folder = settings.report_folder(DEPARTMENT, YEAR)
-    code, out = run(capsys, monkeypatch, settings, "verify", str(folder))
+    code, out = perfeval_over(capsys, monkeypatch, settings, "verify", str(folder))
     assert code == 0, out
     assert "clean: checked 19 landing file(s)" in out
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -196,7 +186,9 @@ def test_an_edited_cell_and_an_inserted_row_are_named_with_what_they_affect(edit
     lines[2] = lines[2].replace('"190,000.00"', '"190,500.00"')
     lines.insert(5, f'{DEPARTMENT},{YEAR},L99,WL001,局本级,基本支出,公用经费,新增,"1.00",,,,"1.00",,\n')
     path.write_text("".join(lines), encoding="utf-8")
-    code, out = run(capsys, monkeypatch, settings, "verify", str(settings.report_folder(DEPARTMENT, YEAR)))
+    code, out = perfeval_over(
+        capsys, monkeypatch, settings, "verify", str(settings.report_folder(DEPARTMENT, YEAR))
+    )
     assert code == 1
     drift = [line for line in out.splitlines() if line.startswith("DRIFT")]
     assert len(drift) == 2, drift
@@ -205,7 +197,9 @@ def test_an_edited_cell_and_an_inserted_row_are_named_with_what_they_affect(edit
     )
     assert "hq_budget_variance_rate" in drift[0]
     assert "1 row(s) inserted at rows 6" in drift[1]
-    code, out = run(capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "hq_budget_variance_rate")
+    code, out = perfeval_over(
+        capsys, monkeypatch, settings, "trace", DEPARTMENT, str(YEAR), "hq_budget_variance_rate"
+    )
     assert code == 1 and "row 3: recorded" in out and "决算数: '190,000.00' → '190,500.00'" in out
 
 
@@ -216,7 +210,7 @@ def test_replaced_or_missing_forms_and_changed_config_are_named(edited, capsys, 
     (folder / "feedback_form.xlsx").unlink()
     grades = settings.config_dir / "grades.yaml"
     grades.write_text(grades.read_text(encoding="utf-8").replace("min: 80", "min: 75"), encoding="utf-8")
-    code, out = run(capsys, monkeypatch, settings, "verify", str(folder))
+    code, out = perfeval_over(capsys, monkeypatch, settings, "verify", str(folder))
     assert code == 1
     assert "DRIFT output feedback_form.docx: altered" in out
     assert "DRIFT output feedback_form.xlsx: missing" in out
@@ -225,7 +219,7 @@ def test_replaced_or_missing_forms_and_changed_config_are_named(edited, capsys, 
 
 
 def test_verify_without_manifest_is_a_usage_error(tmp_path, capsys, monkeypatch, built):
-    code, out = run(capsys, monkeypatch, built[0], "verify", str(tmp_path))
+    code, out = perfeval_over(capsys, monkeypatch, built[0], "verify", str(tmp_path))
     assert code == 2 and "manifest" in out
 
 
@@ -251,7 +245,7 @@ def test_sql_views_count_what_the_stages_stored(built, capsys, monkeypatch):
     assert count("SELECT count(*) FROM findings WHERE kind = 'problem'") == sum(
         len(g["items"]) for g in result["problems"]
     )
-    code, out = run(
+    code, out = perfeval_over(
         capsys,
         monkeypatch,
         settings,
@@ -268,10 +262,12 @@ def test_sql_views_count_what_the_stages_stored(built, capsys, monkeypatch):
 def test_sql_refuses_writes_and_files_outside_the_store(built, capsys, monkeypatch, tmp_path):
     settings, _ = built
     target = tmp_path / "out.csv"
-    code, out = run(capsys, monkeypatch, settings, "sql", f"COPY (SELECT 1) TO '{target}'")
+    code, out = perfeval_over(capsys, monkeypatch, settings, "sql", f"COPY (SELECT 1) TO '{target}'")
     assert code == 2 and "read-only" in out and not target.exists()
-    assert run(capsys, monkeypatch, settings, "sql", "SELECT * FROM read_csv('/etc/hostname')")[0] == 2
-    assert run(capsys, monkeypatch, settings, "sql", "SELECT 1; SELECT 2")[0] == 2
+    assert (
+        perfeval_over(capsys, monkeypatch, settings, "sql", "SELECT * FROM read_csv('/etc/hostname')")[0] == 2
+    )
+    assert perfeval_over(capsys, monkeypatch, settings, "sql", "SELECT 1; SELECT 2")[0] == 2
 
 
 def test_sql_reads_consistently_while_partitions_are_rewritten(built, tmp_path):

@@ -26,7 +26,9 @@ def instance():
 
 
 @pytest.fixture
-def defs(tmp_settings):
+def defs(tmp_settings, instance):
+    # Resolving definitions reads the current instance's definitions state; without an instance of
+    # its own the test would see whatever an earlier test's instance left behind.
     return build_definitions(tmp_settings, resource_for(tmp_settings))
 
 

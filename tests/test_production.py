@@ -88,7 +88,10 @@ def _redis_error() -> str | None:
 def require(*checks) -> None:
     missing = [m for m in (c() for c in checks) if m]
     if missing:
-        pytest.skip("service not reachable: " + "; ".join(missing))
+        # CI's machines run all three services (.ci/run sets PERFEVAL_REQUIRE_SERVICES): there a
+        # missing service is a failure, not a reason to skip.
+        act = pytest.fail if os.environ.get("PERFEVAL_REQUIRE_SERVICES") == "1" else pytest.skip
+        act("service not reachable: " + "; ".join(missing))
 
 
 def free_port() -> int:
@@ -467,9 +470,9 @@ def test_sigkill_of_a_worker_mid_step_completes_on_the_other(stack, local_refere
     """The worker running the ingest step loses its whole process group (the machine gone); RabbitMQ
     requeues the unacknowledged step, the other worker runs it from the start, the run succeeds,
     and the outputs are the same bytes as the local profile's with no temp file left anywhere."""
-    codes = CODES[:4]
+    codes = CODES[:3]
     local = local_reference()
-    (run_id,) = run_partitions(stack, codes, per_run=4)
+    (run_id,) = run_partitions(stack, codes, per_run=3)
     with stack.instance() as instance:
         deadline = time.monotonic() + 300
         victim = None
@@ -480,7 +483,7 @@ def test_sigkill_of_a_worker_mid_step_completes_on_the_other(stack, local_refere
         assert victim in ("w1", "w2"), (
             f"the ingest step never started: {instance.get_run_by_id(run_id).status}"
         )
-        time.sleep(2.0)  # well inside the step (4 partitions: ~20 s here)
+        time.sleep(2.0)  # well inside the step (3 partitions: 15-25 s here)
         done = sql(
             stack,
             "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'STEP_SUCCESS'",

@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONFIG, evaluate, make_settings, result_of
-from docx import Document
-from docx.oxml.ns import qn
-from docx.table import Table
-from docx.text.paragraph import Paragraph
+from conftest import CONFIG, docx_lines, evaluate, make_settings, perfeval_over, result_of
 from hostile.corpus import department, write_base
 
-from perfeval_pipeline import cli
 from perfeval_pipeline.findings.rectification import section_on
 from perfeval_pipeline.render import render_docx
 
@@ -284,22 +278,6 @@ def test_no_follow_up_when_the_previous_year_is_missing_or_blocked(evaluated):
         )
 
 
-def docx_lines(path: Path) -> list[str]:
-    doc = Document(path)
-    lines = []
-    for el in doc.element.body.iterchildren():
-        if el.tag == qn("w:p"):
-            lines.append(Paragraph(el, doc).text)
-        elif el.tag == qn("w:tbl"):
-            seen = set()
-            for row in Table(el, doc).rows:
-                for cell in row.cells:
-                    if cell._tc not in seen:
-                        seen.add(cell._tc)
-                        lines += [p.text for p in cell.paragraphs]
-    return lines
-
-
 def section_of(lines: list[str]) -> list[str]:
     """The lines of the 整改 section: after its heading, up to the end of its table cell."""
     heading = next(i for i, line in enumerate(lines) if SECTION in line)
@@ -360,16 +338,7 @@ def test_the_switch_is_the_department_then_the_findings_default(tmp_path):
 
 # ------------------------------------------------------------------------------------- lineage
 def trace(capsys, monkeypatch, settings, *argv: str) -> tuple[int, str]:
-    for var, path in (
-        ("PERFEVAL_CONFIG", settings.config_dir),
-        ("PERFEVAL_LANDING", settings.landing_dir),
-        ("PERFEVAL_STORE", settings.store_dir),
-        ("PERFEVAL_REPORTS", settings.reports_dir),
-    ):
-        monkeypatch.setenv(var, str(path))
-    code = cli.main(["trace", *argv])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return perfeval_over(capsys, monkeypatch, settings, "trace", *argv)
 
 
 def test_trace_of_a_follow_up_shows_both_years_values_and_rows(evaluated, capsys, monkeypatch):

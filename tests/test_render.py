@@ -22,11 +22,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import evaluate, make_settings, result_of
+from conftest import docx_lines, evaluate, make_settings, result_of
 from docx import Document
 from docx.oxml.ns import qn
-from docx.table import Table
-from docx.text.paragraph import Paragraph
 from hostile.corpus import YEAR as CORPUS_YEAR
 from hostile.corpus import department as corpus_department
 from hostile.corpus import write_base
@@ -648,23 +646,6 @@ def test_summary_grade_distribution_and_chart(settings, tmp_path):
 
 
 # ---- the Word form -------------------------------------------------------------------------------
-
-
-def docx_lines(path: Path) -> list[str]:
-    """Paragraph texts in reading order, table cells included once even when merged."""
-    doc = Document(path)
-    lines = []
-    for el in doc.element.body.iterchildren():
-        if el.tag == qn("w:p"):
-            lines.append(Paragraph(el, doc).text)
-        elif el.tag == qn("w:tbl"):
-            seen = set()
-            for row in Table(el, doc).rows:
-                for cell in row.cells:
-                    if cell._tc not in seen:
-                        seen.add(cell._tc)
-                        lines += [p.text for p in cell.paragraphs]
-    return lines
 
 
 def test_docx_form_from_a_hand_made_result(result, chart_png, tmp_path):

@@ -10,7 +10,7 @@ PROD_STACK    := $(PROD_BIN)/python deploy/production/prodstack.py
 BENCH_WORKERS ?= 1 2 4
 BENCH_PARTITIONS ?= 12
 
-.PHONY: prod-up prod-down prod-status prod-backfill bench-province
+.PHONY: prod-up prod-down prod-status prod-backfill bench-production
 
 # make prod-up PROD_WORKERS=4 [PROD_QUEUES=perfeval-ingest]: webserver (UI on :3070), daemon, N workers
 prod-up: $(PROD_BIN)/.installed
@@ -29,5 +29,6 @@ prod-backfill: $(PROD_BIN)/.installed
 
 # Scale numbers: a small province backfilled on the production profile with 1, 2 and 4 workers
 # (its own stack, database and folders; prints throughput, coordinator overhead, event-log size).
-bench-province: $(PROD_BIN)/.installed
+# Also `make bench-province PROFILE=production`.
+bench-production: $(PROD_BIN)/.installed
 	$(PROD_BIN)/python deploy/production/bench.py --workers $(BENCH_WORKERS) --partitions $(BENCH_PARTITIONS)

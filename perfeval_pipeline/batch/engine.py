@@ -3,6 +3,7 @@ worker processes, reporting each partition's outcome through `on_outcome` as it 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,16 +22,41 @@ from perfeval_pipeline.batch.pool import default_workers, shared_pool
 from perfeval_pipeline.config.settings import Settings
 
 OnOutcome = Callable[[Outcome], None]
-# Partitions validated together in one worker job: more means fewer Great Expectations calls, but
-# every partition of the chunk is in memory at once (~100 MB per average partition).
-CHUNK_MAX = 6
+# Partitions validated together in one worker job: more means fewer Great Expectations calls (each
+# costs ~0.3 s whatever its rows), but every partition of the chunk is in memory at once (~13× its
+# landing bytes, measured). So an ingest chunk is bounded by landing bytes as well as by count: six
+# average partitions (10 MB of landing each), or up to 32 small ones.
+CHUNK_MAX = 32
+CHUNK_LANDING_BYTES = 64 * 2**20
 
 
-def _chunks(items: list, workers: int, cap: int = CHUNK_MAX) -> list[list]:
-    if not items:
-        return []
-    size = max(1, min(cap, math.ceil(len(items) / workers)))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def chunked(
+    items: list, workers: int, cap: int, sizes: list[int] | None = None, budget: int = CHUNK_LANDING_BYTES
+) -> list[list]:
+    """`items` in order, split so that every worker gets work and no chunk holds more than `cap`
+    items or, unless it is a single item, more than `budget` bytes (`sizes`, one per item)."""
+    size = max(1, min(cap, math.ceil(len(items) / workers))) if items else 1
+    chunks: list[list] = []
+    current: list = []
+    held = 0
+    for item, nbytes in zip(items, sizes or [0] * len(items), strict=True):
+        if current and (len(current) >= size or held + nbytes > budget):
+            chunks.append(current)
+            current, held = [], 0
+        current.append(item)
+        held += nbytes
+    return chunks + [current] if current else chunks
+
+
+def landing_bytes(settings: Settings, department: str, year: int) -> int:
+    """The folder's file bytes, for sizing chunks only: what cannot be listed counts as nothing (the
+    readers report it)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for path in settings.landing_folder(department, year).iterdir():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size if path.is_file() else 0
+    return total
 
 
 @dataclass
@@ -95,8 +121,10 @@ class Batch:
         jobs = []
         for year in sorted({y for _, y in todo}):
             of_year = [p for p in todo if p[1] == year]
+            sizes = [landing_bytes(self.settings, *p) for p in of_year]
             jobs += [
-                (self.settings.paths, chunk, self.peer_ids) for chunk in _chunks(of_year, self._pool.workers)
+                (self.settings.paths, chunk, self.peer_ids)
+                for chunk in chunked(of_year, self._pool.workers, CHUNK_MAX, sizes)
             ]
         for _, outcomes in self._pool.map(ingest_chunk, jobs):
             yield from self._emit(outcomes, self.result.ingest)
@@ -141,14 +169,14 @@ class Batch:
             jobs = [
                 (o.department, o.year, o.detail["quality"], values[o.year]) for o in usable if o.year == year
             ]
-            chunks = [(self.settings.paths, c) for c in _chunks(jobs, self._pool.workers, cap=20)]
+            chunks = [(self.settings.paths, c) for c in chunked(jobs, self._pool.workers, 20)]
             for _, outcomes in self._pool.map(score_chunk, chunks):
                 yield from self._emit(outcomes, self.result.score)
 
     def iter_render(self, scored: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Outcome]:
         scored = scored if scored is not None else self.result.score
         keys = [k for k, o in scored.items() if o.ok]
-        chunks = [(self.settings.paths, c) for c in _chunks(keys, self._pool.workers, cap=10)]
+        chunks = [(self.settings.paths, c) for c in chunked(keys, self._pool.workers, 10)]
         for _, outcomes in self._pool.map(render_chunk, chunks):
             yield from self._emit(outcomes, self.result.render)
 
@@ -170,7 +198,7 @@ class Batch:
     def iter_refresh(self) -> Iterator[Outcome]:
         """Refresh the later years whose earlier results changed (phases.refresh_chunk)."""
         todo = self.later_years()
-        chunks = [(self.settings.paths, c) for c in _chunks(todo, self._pool.workers, cap=10)]
+        chunks = [(self.settings.paths, c) for c in chunked(todo, self._pool.workers, 10)]
         for _, outcomes in self._pool.map(refresh_chunk, chunks):
             yield from self._emit(outcomes, self.result.refresh)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from perfeval_pipeline.catalog import (
@@ -209,31 +210,50 @@ def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[O
     return out
 
 
-def render_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcome]:
-    """Phase 4: the form, the workbook and then the manifest (it hashes them) of each partition."""
+def _render(settings: Settings, store: Store, department: str, year: int, result: dict | None = None) -> dict:
+    """The form, the workbook and then the manifest (it hashes them) of a locked partition: the outcome's
+    detail. `result`: the result just composed; None: the one the form was rendered from."""
     from perfeval_pipeline.lineage.manifest import write_manifest
     from perfeval_pipeline.render.stage import render_partition
 
+    form = render_partition(settings, store, department, year)
+    manifest = write_manifest(settings, store, department, year)
+    result = form.result if result is None else result
+    return {
+        "docx": str(form.docx),
+        "xlsx": str(form.xlsx),
+        "manifest": str(manifest),
+        "seconds": form.seconds,
+        "total": result["total_score"],
+        "grade": result["grade"],
+    }
+
+
+def _render_each(
+    paths: Paths,
+    partitions: list[tuple[str, int]],
+    phase: str,
+    work: Callable[[Settings, Store, str, int], dict | None],
+) -> list[Outcome]:
+    """`work` under each partition's lock: its detail makes a `rendered` outcome, None no outcome (nothing
+    to do), an exception a `failed` one."""
     settings, store = _context(paths)
     out = []
     for department, year in partitions:
         t0 = time.perf_counter()
         try:
             with store.partition_lock(department, year):
-                form = render_partition(settings, store, department, year)
-                manifest = write_manifest(settings, store, department, year)
-            detail = {
-                "docx": str(form.docx),
-                "xlsx": str(form.xlsx),
-                "manifest": str(manifest),
-                "seconds": form.seconds,
-                "total": form.result["total_score"],
-                "grade": form.result["grade"],
-            }
-            out.append(Outcome(department, year, "render", "rendered", [], detail, time.perf_counter() - t0))
+                detail = work(settings, store, department, year)
+            if detail is not None:
+                out.append(Outcome(department, year, phase, "rendered", [], detail, time.perf_counter() - t0))
         except Exception as exc:  # noqa: BLE001
-            out.append(_failed(settings, store, department, year, "render", exc, t0))
+            out.append(_failed(settings, store, department, year, phase, exc, t0))
     return out
+
+
+def render_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcome]:
+    """Phase 4: the form, the workbook and then the manifest (it hashes them) of each partition."""
+    return _render_each(paths, partitions, "render", _render)
 
 
 def refresh_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outcome]:
@@ -247,44 +267,27 @@ def refresh_chunk(paths: Paths, partitions: list[tuple[str, int]]) -> list[Outco
     from perfeval_pipeline.findings.rectification import earlier_years_digest
     from perfeval_pipeline.findings.stage import run_findings
     from perfeval_pipeline.indicators.peers import load_benchmarks
-    from perfeval_pipeline.lineage.manifest import write_manifest
-    from perfeval_pipeline.render.stage import render_partition
 
-    settings, store = _context(paths)
-    out = []
-    for department, year in partitions:
-        t0 = time.perf_counter()
-        try:
-            with store.partition_lock(department, year):
-                path = settings.report_folder(department, year) / RESULT.name
-                result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-                if result.get("status") != "evaluated" or result.get(
-                    "earlier_years_digest"
-                ) == earlier_years_digest(settings, department, year):
-                    continue
-                result = run_findings(
-                    settings,
-                    store,
-                    department,
-                    year,
-                    result["quality"],
-                    load_benchmarks(store, department, year),
-                )
-                form = render_partition(settings, store, department, year)
-                manifest = write_manifest(settings, store, department, year)
-            detail = {
-                "docx": str(form.docx),
-                "xlsx": str(form.xlsx),
-                "manifest": str(manifest),
-                "seconds": form.seconds,
-                "total": result["total_score"],
-                "grade": result["grade"],
-                "rectification": result["rectification"]["reason"] or "上年问题已跟踪",
-            }
-            out.append(Outcome(department, year, "refresh", "rendered", [], detail, time.perf_counter() - t0))
-        except Exception as exc:  # noqa: BLE001
-            out.append(_failed(settings, store, department, year, "refresh", exc, t0))
-    return out
+    def refresh(settings: Settings, store: Store, department: str, year: int) -> dict | None:
+        path = settings.report_folder(department, year) / RESULT.name
+        result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if result.get("status") != "evaluated" or result.get("earlier_years_digest") == earlier_years_digest(
+            settings, department, year
+        ):
+            return None
+        result = run_findings(
+            settings,
+            store,
+            department,
+            year,
+            result["quality"],
+            load_benchmarks(store, department, year),
+        )
+        detail = _render(settings, store, department, year, result)
+        detail["rectification"] = result["rectification"]["reason"] or "上年问题已跟踪"
+        return detail
+
+    return _render_each(paths, partitions, "refresh", refresh)
 
 
 def _count(values) -> dict[str, int]:

@@ -29,6 +29,24 @@ from perfeval_pipeline.config.settings import Paths, load_settings, package_root
 TARGET_PARTITIONS = 660
 
 
+# Issue #12's targets for the Dagster variant: (what, measured from the variants, limit, unit).
+def report_targets(variants: list[dict], partitions: int, landing_bytes: int) -> None:
+    d = variants[0]
+    rows = [
+        ("CPU per partition", d["cpu"] / partitions, 1.8, "s"),
+        ("660 partitions, wall", d["wall"] / partitions * TARGET_PARTITIONS / 60, 10.0, "min"),
+        ("peak RSS", d["rss_mb"] / 1024, 2.0, "GB"),
+        ("store + reports / landing", d["store_reports"] / max(landing_bytes, 1), 1.2, "×"),
+        ("DAGSTER_HOME per partition", d["dagster_home"] / 1e3 / partitions, 50.0, "KB"),
+    ]
+    if len(variants) == 2:
+        rows.insert(2, ("Dagster CPU / baseline CPU", d["cpu"] / variants[1]["cpu"], 1.2, "×"))
+    print("  targets (dagster variant):")
+    for what, value, limit, unit in rows:
+        verdict = "met" if value <= limit else f"not met, {value / limit:.1f}× the limit"
+        print(f"    {what:<28} {value:8.2f} {unit:<3} (target ≤ {limit:g} {unit}): {verdict}")
+
+
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
@@ -181,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(variants) == 2:
         d, b = variants
         print(f"  dagster / baseline: cpu {d['cpu'] / b['cpu']:.2f}×, wall {d['wall'] / b['wall']:.2f}×")
+    if variants:
+        report_targets(variants, partitions, landing_bytes)
     print(
         f"  environment: PERFEVAL_CONFIG={config} PERFEVAL_LANDING={landing} (each variant: own store, reports, DAGSTER_HOME under {root})"
     )

@@ -50,24 +50,33 @@ _PROJECTS = {
 }
 
 
-def unit_kind(unit: BudgetUnit) -> str:
+def unit_kind_by_name(unit: BudgetUnit, words: tuple[tuple[str, str], ...], default: str) -> str:
+    """'hq' for the 本级, else the kind of the first word the unit's name contains, else `default`."""
     if unit.role == "本级":
         return "hq"
-    for word, kind in (("热线", "hotline"), ("交易", "trading"), ("代办", "agency")):
+    for word, kind in words:
         if word in unit.name:
             return kind
-    return "center"
+    return default
+
+
+def with_initial(lines: tuple[LineSpec, ...], item: str, initial: int | None) -> tuple[LineSpec, ...]:
+    """`lines` with the initial budget of line `item` fixed (None: all lines as they are)."""
+    return tuple(
+        LineSpec(s.expense_type, s.economic_class, s.item, s.weight, s.adj_weight, initial)
+        if s.item == item and initial is not None
+        else s
+        for s in lines
+    )
+
+
+def unit_kind(unit: BudgetUnit) -> str:
+    return unit_kind_by_name(unit, (("热线", "hotline"), ("交易", "trading"), ("代办", "agency")), "center")
 
 
 def line_templates(unit: BudgetUnit, window_reward: int | None = None) -> tuple[LineSpec, ...]:
     """A unit's budget lines; the 窗口人员奖励经费 line gets a fixed initial budget when given."""
-    lines = _BASIC + _PROJECTS[unit_kind(unit)]
-    return tuple(
-        LineSpec(s.expense_type, s.economic_class, s.item, s.weight, s.adj_weight, window_reward)
-        if s.item == WINDOW_REWARD_PROJECT and window_reward is not None
-        else s
-        for s in lines
-    )
+    return with_initial(_BASIC + _PROJECTS[unit_kind(unit)], WINDOW_REWARD_PROJECT, window_reward)
 
 
 # Window reward project sub-items (测算内容), in the order an estimate sheet lists them.

@@ -15,33 +15,27 @@ nothing here shifts a draw of the 政务服务 departments. What differs from th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from perfeval_pipeline.config import BudgetUnit, Department
-from perfeval_pipeline.demo.catalog import AUDIT_LINE, EVALUATORS, POLICY_PARTS
-from perfeval_pipeline.demo.common import HUNDRED_YUAN, YUAN, partition_rng, round_to, split_exact
+from perfeval_pipeline.demo import draws
+from perfeval_pipeline.demo.catalog import ASSETS as OFFICE_ASSETS
+from perfeval_pipeline.demo.catalog import AUDIT_LINE, EVALUATORS, unit_kind_by_name, with_initial
+from perfeval_pipeline.demo.common import partition_rng
 from perfeval_pipeline.demo.params import (
-    AssetDefects,
-    AssetParams,
-    EstimateSpec,
     EvaluationParams,
-    FinancialParams,
     FormatStyle,
-    HotlineParams,
     KeyTask,
     LineSpec,
     PartitionParams,
-    Procurement,
     ServiceStat,
     SurveyQuestion,
     Target,
     TransactionParams,
-    UnitAssets,
-    UnitBudget,
-    WorkpaperRecord,
 )
 from perfeval_pipeline.demo.transactions import procurement
 
@@ -85,7 +79,6 @@ _PROJECTS = {
         LineSpec("项目支出", "资本性支出", "执法装备购置", 0.06, 0.30),
     ),
 }
-_UNIT_WEIGHT = {"highway": 1.6, "transit": 1.0, "enforcement": 0.6}
 # 国省道日常养护 测算明细 sub-items; the last may turn out to need no money of its own.
 MAINTENANCE_ITEMS = ("路面保洁", "路面病害修补", "桥涵日常维护", "交通安全设施维护", "路域环境整治")
 MAINTENANCE_UNNEEDED_NOTE = "路域环境整治已纳入城区绿化提升项目，无需另行安排资金"
@@ -106,36 +99,36 @@ _PROCUREMENT_PROJECTS = {
 
 
 def unit_kind(unit: BudgetUnit) -> str:
-    if unit.role == "本级":
-        return "hq"
-    for word, kind in (("公路", "highway"), ("执法", "enforcement"), ("运输", "transit")):
-        if word in unit.name:
-            return kind
-    return "transit"
+    return unit_kind_by_name(
+        unit, (("公路", "highway"), ("执法", "enforcement"), ("运输", "transit")), "transit"
+    )
 
 
 def line_templates(unit: BudgetUnit, maintenance: int | None = None) -> tuple[LineSpec, ...]:
     """A unit's budget lines; the 国省道日常养护经费 line gets its estimate as initial budget."""
-    return tuple(
-        LineSpec(s.expense_type, s.economic_class, s.item, s.weight, s.adj_weight, maintenance)
-        if s.item == MAINTENANCE_PROJECT and maintenance is not None
-        else s
-        for s in _BASIC + _PROJECTS[unit_kind(unit)]
-    )
+    return with_initial(_BASIC + _PROJECTS[unit_kind(unit)], MAINTENANCE_PROJECT, maintenance)
 
 
 # ---------------------------------------------------------------- assets
+# Office kit as in the 政务服务 catalogue (but for the desktop models), then the bureau's road and
+# enforcement kit.
+_OFFICE_ASSETS = {row[1]: row for row in OFFICE_ASSETS}
 ASSETS = (
     ("通用设备", "台式计算机", ("联想启天M437", "华为擎云W515"), 6_000, 1),
-    ("通用设备", "笔记本电脑", ("联想昭阳K4e", "华为MateBook B5"), 7_000, 1),
-    ("通用设备", "激光打印机", ("HP LaserJet M405d", "奔图P3301DN"), 2_500, 1),
-    ("通用设备", "多功能一体机", ("理光IM C3000", "柯尼卡美能达C300i"), 16_000, 1),
-    ("通用设备", "空调", ("格力KFR-72LW", "美的KFR-51LW"), 6_500, 1),
-    ("通用设备", "服务器", ("华为FusionServer 2288H", "浪潮NF5280M6"), 68_000, 1),
-    ("通用设备", "投影仪", ("爱普生CB-2247U", "明基E580"), 6_000, 1),
-    ("家具用具", "办公桌", ("1600×800", "1400×700"), 1_500, 8),
-    ("家具用具", "办公椅", ("中班椅", "网布椅"), 600, 12),
-    ("家具用具", "文件柜", ("钢制四门", "木质书柜"), 1_200, 6),
+    *(
+        _OFFICE_ASSETS[name]
+        for name in (
+            "笔记本电脑",
+            "激光打印机",
+            "多功能一体机",
+            "空调",
+            "服务器",
+            "投影仪",
+            "办公桌",
+            "办公椅",
+            "文件柜",
+        )
+    ),
     ("专用设备", "执法记录仪", ("海康DSJ-X5", "警翼V8"), 3_500, 1),
     ("专用设备", "便携式称重仪", ("耀华XK3190-PT", "梅特勒TCS-300"), 45_000, 1),
     ("专用设备", "路面平整度检测仪", ("RT-3000激光平整度仪", "JG-1连续式平整度仪"), 120_000, 1),
@@ -223,129 +216,62 @@ WORKPAPER_POOL = (
 _WORKPAPER_CAP = {"target_reasonableness": 3.0, "planning_clarity": 3.0, "funds_compliance": 3.0}
 
 
-def _money(rng: np.random.Generator, lo_yuan: float, hi_yuan: float) -> int:
-    return round_to(rng.uniform(lo_yuan, hi_yuan) * YUAN)
-
-
-def _num(value: float) -> str:
-    """A 绩效目标表 cell: '96.35', '100', '1.2'."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _financial(rng: np.random.Generator, dept: Department) -> FinancialParams:
-    total = _money(rng, 80_000_000, 300_000_000)
-    hq_share = rng.uniform(0.35, 0.55)
-    others = dept.budget_units[1:]
-    weights = [hq_share] + [
-        (1 - hq_share) * _UNIT_WEIGHT.get(unit_kind(u), 1.0) * rng.uniform(0.8, 1.2) for u in others
-    ]
-    available = split_exact(total, weights, HUNDRED_YUAN)
-    units, estimates = {}, []
-    for unit, avail in zip(dept.budget_units, available, strict=True):
-        avail = int(avail)
-        carry = round_to(avail * rng.uniform(0.01, 0.06)) if rng.random() < 0.5 else 0
-        other = round_to(avail * rng.uniform(0.002, 0.01)) if rng.random() < 0.2 else 0
-        budget = avail - carry - other
-        ratio = rng.uniform(0.55, 1.05) if unit.role == "本级" else rng.uniform(0.9, 1.06)
-        initial = round_to(budget * ratio)
-        final = round_to(avail * rng.uniform(0.86, 0.99))
-        maintenance = None
-        if unit_kind(unit) == "highway":
-            maintenance = _money(rng, 2_000_000, 6_000_000)
-            parts = split_exact(maintenance, rng.uniform(0.5, 1.5, size=len(MAINTENANCE_ITEMS)), HUNDRED_YUAN)
-            unneeded = rng.random() < 0.35
-            last = len(MAINTENANCE_ITEMS) - 1
-            estimates.append(
-                EstimateSpec(
-                    unit.code,
-                    MAINTENANCE_PROJECT,
-                    tuple(
-                        (
-                            item,
-                            int(p),
-                            not (unneeded and i == last),
-                            MAINTENANCE_UNNEEDED_NOTE if unneeded and i == last else "",
-                        )
-                        for i, (item, p) in enumerate(zip(MAINTENANCE_ITEMS, parts, strict=True))
-                    ),
-                )
-            )
-        units[unit.code] = UnitBudget(
-            initial, budget - initial, final, line_templates(unit, maintenance), carry, other
-        )
-    prior = (0.02, 0.12) if rng.random() < 0.6 else (-0.10, -0.02)
-    return FinancialParams(
-        units=units,
-        estimates=tuple(estimates),
-        three_public_prior_range=prior,
-        flagged_voucher=None,
-        voucher_size=int(rng.integers(5_000_000, 12_000_000)),
-        project_payees=PAYEES,
-    )
-
-
-def _assets(rng: np.random.Generator, dept: Department) -> AssetParams:
-    units = {}
-    for unit in dept.budget_units:
-        held = rng.uniform(1_000_000, 8_000_000)
-        used = rng.uniform(0.5, 0.6) if rng.random() < 0.15 else rng.uniform(0.72, 0.95)
-        rest = held * (1 - used)
-        lent = rest * rng.uniform(0.1, 0.3) if rng.random() < 0.3 else 0.0
-        pending = (rest - lent) * rng.uniform(0.4, 0.8)
-        values = {
-            "在用": held * used,
-            "闲置": rest - lent - pending,
-            "待处置": pending,
-            "出借": lent,
-            "已处置": held * rng.uniform(0, 0.05),
-        }
-        units[unit.code] = UnitAssets({s: round_to(v * YUAN, YUAN) for s, v in values.items() if v >= 5_000})
-    without_ledger = (dept.headquarters.code,) if rng.random() < 0.3 else ()
-    defects = AssetDefects(
-        unlabeled=int(rng.integers(0, 8)),
-        no_spec=int(rng.integers(0, 6)),
-        overdue_disposal=int(rng.integers(0, 4)),
-        lent_unapproved=int(rng.integers(0, 2)),
-        quantity_wrong=int(rng.integers(0, 3)),
-        name_wrong=int(rng.integers(0, 3)),
-        units_without_usage_ledger=without_ledger,
-    )
-    return AssetParams(
-        units,
-        defects,
-        stocktake_share=rng.uniform(0.5, 0.8),
-        average_value=int(rng.integers(1_500_000, 3_000_000)),
-        catalog=ASSETS,
-        doc_word="交运字",
-    )
-
-
-def _hotline(rng: np.random.Generator, dept: Department) -> HotlineParams:
-    satisfied, basic, unhappy = rng.uniform(0.55, 0.72), rng.uniform(0.1, 0.18), rng.uniform(0.03, 0.12)
-    return HotlineParams(
-        tickets=int(rng.integers(5_000, 20_001)),
-        late_share=rng.uniform(0.02, 0.10),
-        open_share=rng.uniform(0.002, 0.01),
-        returned_share=rng.uniform(0.005, 0.02),
-        satisfaction=(satisfied, basic, unhappy, 1 - satisfied - basic - unhappy),
-        callback_share=rng.uniform(0.3, 0.6),
-        handling_units=tuple(dept.name if u.role == "本级" else u.name for u in dept.budget_units),
-        id_prefix=dept.code.split("-")[0].upper() + "JT",
-    )
+_FINANCIAL = draws.FinancialDraw(
+    unit_kind=unit_kind,
+    line_templates=line_templates,
+    # "hq": a second 本级 unit weighs as much as a transit one.
+    unit_weight={"highway": 1.6, "transit": 1.0, "enforcement": 0.6, "hq": 1.0},
+    total=(80_000_000, 300_000_000),
+    hq_share=(0.35, 0.55),
+    carry_p=0.5,
+    carry=(0.01, 0.06),
+    hq_ratio=(0.55, 1.05),
+    unit_ratio=(0.9, 1.06),
+    final=(0.86, 0.99),
+    estimate=draws.EstimateDraw(
+        unit_kind="highway",
+        project=MAINTENANCE_PROJECT,
+        items=MAINTENANCE_ITEMS,
+        amount=(2_000_000, 6_000_000),
+        item_weight=(0.5, 1.5),
+        unneeded_p=0.35,
+        unneeded_item=len(MAINTENANCE_ITEMS) - 1,
+        unneeded_note=MAINTENANCE_UNNEEDED_NOTE,
+    ),
+    prior_rise=(0.02, 0.12),
+    voucher_size=(5_000_000, 12_000_000),
+)
+_HOTLINE = draws.HotlineDraw(
+    satisfied=(0.55, 0.72),
+    basic=(0.1, 0.18),
+    unhappy=(0.03, 0.12),
+    tickets=(5_000, 20_001),
+    late=(0.02, 0.10),
+    open=(0.002, 0.01),
+    returned=(0.005, 0.02),
+    callback=(0.3, 0.6),
+    # The bureau itself and its units handle the tickets the city's hotline transfers.
+    handling_units=lambda _rng, dept: tuple(
+        dept.name if u.role == "本级" else u.name for u in dept.budget_units
+    ),
+)
+_ACTUAL = draws.ActualDraw(
+    met_p=0.8,
+    at_most_met=(0.85, 1.0),
+    at_most_missed=(1.02, 1.10),
+    at_least_met=(1.0, 1.1),
+    at_least_missed=(0.88, 0.99),
+    equal_missed=(0.95, 0.995),
+)
 
 
 def _transactions(rng: np.random.Generator, dept: Department) -> TransactionParams:
-    purchases = {}
-    for unit in dept.budget_units:
-        budget = _money(rng, 1_000_000, 8_000_000)
-        factor = rng.uniform(1.01, 1.08) if rng.random() < 0.15 else rng.uniform(0.9, 1.0)
-        purchases[unit.code] = Procurement(budget, round_to(budget * factor, YUAN), int(rng.integers(2, 6)))
     return TransactionParams(
         deals=0,
         deal_total=0,
         non_electronic=0,
         complaints=0,
-        procurement=purchases,
+        procurement=draws.procurement(rng, dept, (1_000_000, 8_000_000), (1.01, 1.08), (2, 6)),
         intermediary_owners=0,
         intermediary_projects=0,
         procurement_projects={u.code: _PROCUREMENT_PROJECTS[unit_kind(u)] for u in dept.budget_units},
@@ -388,22 +314,6 @@ def _service_stats(rng: np.random.Generator) -> tuple[ServiceStat, ...]:
     )
 
 
-def _actual(
-    rng: np.random.Generator, target: float, comparator: str, percent: bool, met_p: float = 0.8
-) -> str:
-    """A reported 实际完成值: met most of the time, short (or over, for ≤ targets) now and then."""
-    met = rng.random() < met_p
-    if comparator == "≤":
-        value = target * (rng.uniform(0.85, 1.0) if met else rng.uniform(1.02, 1.10))
-    elif comparator == "=":
-        value = target if met else target * rng.uniform(0.95, 0.995)
-    else:
-        value = target * (rng.uniform(1.0, 1.1) if met else rng.uniform(0.88, 0.99))
-        if percent:
-            value = min(value, 100.0) if met else value
-    return _num(value)
-
-
 def _targets(
     rng: np.random.Generator, stats: tuple[ServiceStat, ...], bridges: tuple[int, int]
 ) -> tuple[Target, ...]:
@@ -411,7 +321,7 @@ def _targets(
 
     def pct(metric: str) -> str:
         s = by_metric[metric]
-        return _num(s.count / s.base * 100)
+        return draws.target_number(s.count / s.base * 100)
 
     vague = set(rng.choice(2, size=int(rng.integers(0, 3)), replace=False).tolist())
     timeliness = ("路损案件处置及时性", "汛期水毁抢修及时性")
@@ -431,7 +341,7 @@ def _targets(
         ("产出指标", "数量指标", "国省道路面大中修里程", "≥", int(rng.integers(30, 90)), "公里"),
         ("产出指标", "数量指标", "新改建农村公路里程", "≥", int(rng.integers(80, 300)), "公里"),
     ]
-    out += [Target(l1, l2, n, c, str(v), u, _actual(rng, v, c, u == "%")) for l1, l2, n, c, v, u in rows]
+    out += draws.targets(rng, _ACTUAL, rows)
     out.append(
         Target("产出指标", "数量指标", "危旧桥梁改造数量", "≥", str(planned_bridges), "座", str(done_bridges))
     )
@@ -450,7 +360,7 @@ def _targets(
         ("产出指标", "质量指标", "交通建设工程交工验收合格率", "≥", int(rng.choice([98, 100])), "%"),
         ("产出指标", "时效指标", "养护工程按期完工率", "≥", 95, "%"),
     ]
-    out += [Target(l1, l2, n, c, str(v), u, _actual(rng, v, c, u == "%")) for l1, l2, n, c, v, u in rows]
+    out += draws.targets(rng, _ACTUAL, rows)
     for i, name in enumerate(timeliness):
         if i in vague:  # written without a measurable value
             out.append(
@@ -459,13 +369,13 @@ def _targets(
                 )
             )
         else:
-            out.append(Target("产出指标", "时效指标", name, "≥", "100", "%", _actual(rng, 100, "≥", True)))
+            out += draws.targets(rng, _ACTUAL, [("产出指标", "时效指标", name, "≥", 100, "%")])
     cost = float(rng.choice([0.8, 1.0, 1.2]))
     rows = [
         ("产出指标", "成本指标", "“三公”经费控制率", "≤", 100, "%"),
         ("产出指标", "成本指标", "农村公路日常养护单位成本", "≤", cost, "万元/公里"),
     ]
-    out += [Target(l1, l2, n, c, _num(v), u, _actual(rng, v, c, u == "%")) for l1, l2, n, c, v, u in rows]
+    out += draws.targets(rng, _ACTUAL, rows)
     # A ≤ 0 target: met only when nothing happened.
     accidents = "0" if rng.random() < 0.85 else str(int(rng.integers(1, 3)))
     out.append(
@@ -477,7 +387,7 @@ def _targets(
         ("满意度指标", "服务对象满意度指标", "群众出行满意度", "≥", int(rng.choice([85, 90])), "%"),
         ("满意度指标", "服务对象满意度指标", "交通运输执法满意度", "≥", 90, "%"),
     ]
-    out += [Target(l1, l2, n, c, _num(v), u, _actual(rng, v, c, u == "%")) for l1, l2, n, c, v, u in rows]
+    out += draws.targets(rng, _ACTUAL, rows)
     return tuple(out)
 
 
@@ -488,7 +398,7 @@ def _key_tasks(
     city = dept.city.removesuffix("市")
 
     def done_on() -> date:
-        return date(year, int(rng.integers(3, 13)), int(rng.integers(1, 29)))
+        return draws.day(rng, year, (3, 13))
 
     tasks = []
     for i in sorted(rng.choice(len(KEY_PROJECTS), size=int(rng.integers(3, 7)), replace=False)):
@@ -550,25 +460,8 @@ def _key_tasks(
     return tuple(tasks), (n_bridges, done_bridges)
 
 
-def _workpaper(rng: np.random.Generator, city: str) -> tuple[WorkpaperRecord, ...]:
-    picks = sorted(rng.choice(len(WORKPAPER_POOL), size=int(rng.integers(2, 6)), replace=False))
-    used: dict[str, float] = {}
-    records = []
-    for i in picks:
-        indicator, code, text = WORKPAPER_POOL[i]
-        room = _WORKPAPER_CAP.get(indicator, 1.0) - used.get(indicator, 0.0)
-        deduction = min(float(rng.choice([0.5, 1.0, 1.5, 2.0])), room)
-        if deduction <= 0:
-            continue
-        used[indicator] = used.get(indicator, 0.0) + deduction
-        records.append(
-            WorkpaperRecord(indicator, code, text.format(city=city), deduction, "评价组现场核查记录")
-        )
-    return tuple(records)
-
-
 def _evaluation(rng: np.random.Generator, dept: Department, year: int) -> EvaluationParams:
-    evaluation_date = date(year + 1, int(rng.integers(4, 9)), int(rng.integers(1, 29)))
+    evaluation_date = draws.day(rng, year + 1, (4, 9))
     quota = sum(dept.staffing_quota.values()) or 150
     functions = list(FUNCTIONS)
     if rng.random() < 0.5:
@@ -578,11 +471,7 @@ def _evaluation(rng: np.random.Generator, dept: Department, year: int) -> Evalua
     respondents = int(rng.integers(200, 401))
     satisfied = round(respondents * rng.uniform(0.7, 0.85))
     basic = round(respondents * rng.uniform(0.08, 0.15))
-    finance_gaps = {
-        str(p)
-        for p in rng.choice(POLICY_PARTS["财务管理制度"][5:], size=int(rng.integers(0, 3)), replace=False)
-    }
-    other_gap = str(rng.choice(["资产清查盘点", "合同履行", ""]))
+    policy_checklist = draws.policy_checklist(rng, (0, 3), ("资产清查盘点", "合同履行", ""))
     return EvaluationParams(
         evaluator=str(rng.choice(EVALUATORS)),
         evaluation_date=evaluation_date,
@@ -601,12 +490,8 @@ def _evaluation(rng: np.random.Generator, dept: Department, year: int) -> Evalua
             ),
         ),
         windows=(),
-        policy_checklist=tuple(
-            (policy, part, part not in finance_gaps and part != other_gap)
-            for policy, parts in POLICY_PARTS.items()
-            for part in parts
-        ),
-        workpaper=_workpaper(rng, dept.city),
+        policy_checklist=policy_checklist,
+        workpaper=draws.workpaper(rng, dept.city, WORKPAPER_POOL, (0.5, 1.0, 1.5, 2.0), _WORKPAPER_CAP, 1.0),
     )
 
 
@@ -616,9 +501,16 @@ def derive_params(dept: Department, year: int) -> PartitionParams:
         department=dept.code,
         year=year,
         style=DEPARTMENT_STYLES.get(dept.code, FormatStyle()),
-        financial=_financial(rng, dept),
-        assets=_assets(rng, dept),
-        hotline=_hotline(rng, dept),
+        # Payees, asset catalogue, 发文字号 and ticket prefix are the bureau's own; none is drawn.
+        financial=replace(draws.financial(rng, dept, _FINANCIAL), project_payees=PAYEES),
+        assets=replace(
+            draws.assets(
+                rng, dept, held=(1_000_000, 8_000_000), lent_p=0.3, average_value=(1_500_000, 3_000_000)
+            ),
+            catalog=ASSETS,
+            doc_word="交运字",
+        ),
+        hotline=replace(draws.hotline(rng, dept, _HOTLINE), id_prefix=dept.code.split("-")[0].upper() + "JT"),
         transactions=_transactions(rng, dept),
         evaluation=_evaluation(rng, dept, year),
     )

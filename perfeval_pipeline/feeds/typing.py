@@ -101,8 +101,10 @@ def convert_column(
     if col.type in ("int", "float", "money"):
         num = parse_cells(text, "money" if col.type == "money" else "number")
         if col.type == "money":
-            scale = 10000.0 if header_unit == "万元" else 1.0
-            return pd.Series(pc.round(pc.multiply(num, scale), 2).to_pandas(), dtype="Float64")
+            # Round whole cents, then divide: rounding to 2 decimals in binary keeps 12345.678901万元
+            # as 123456789.00999999, not the double nearest 123456789.01.
+            cents = pc.round(pc.multiply(num, 1_000_000.0 if header_unit == "万元" else 100.0))
+            return pd.Series(pc.divide(cents, 100.0).to_pandas(), dtype="Float64")
         if col.type == "int":
             whole = pc.equal(num, pc.round(num))
             return pd.Series(pc.if_else(whole, num, None).to_pandas(), dtype="Float64").astype("Int64")
@@ -201,7 +203,9 @@ def type_table(
             found.append(problems(text, typed, col, max_cell_chars))
         out[name] = typed.set_axis(index)
     for c in SOURCE_COLUMNS:
-        out[c] = raw[c].set_axis(index) if c in raw.columns else pd.Series([None] * n, index=index, dtype=object)
+        out[c] = (
+            raw[c].set_axis(index) if c in raw.columns else pd.Series([None] * n, index=index, dtype=object)
+        )
     out["_source_row"] = out["_source_row"].astype("int32")
     out[PARSE_ERRORS] = text_series(join_problems(found, n))
     out[TOTAL_ROW] = total_row_flags(raw, table.contract, total_labels)

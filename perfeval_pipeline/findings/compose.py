@@ -256,7 +256,7 @@ class Fired:
     """A part that fired: its text, the indicators it cites, workpaper rows, finding identities."""
 
     text: str
-    binding: str
+    bindings: list[str]
     cites: list[str] = field(default_factory=list)
     workpaper_refs: list[str] = field(default_factory=list)
     finding_ids: list[str] = field(default_factory=list)
@@ -285,10 +285,10 @@ def _indicator_part(part: Part, ctx: Context, used_workpaper: set[int]) -> list[
     text = ctx.render(part.text)
     if not text:
         return []
-    base = f"{iid}:{part.rule}" if part.rule else iid
+    bindings = part.bindings(ctx.rules_hit.get(iid, []))
     units = _unit_keys(ctx, iid) if not part.rule else []
-    ids = [f"{base}@{u}" for u in units] or [base]
-    return [Fired(text, part.binding, _cites(part.when or "", part.text) or [iid], [], ids)]
+    ids = [f"{bindings[0]}@{u}" for u in units] or bindings
+    return [Fired(text, bindings, _cites(part.when or "", part.text) or [iid], [], ids)]
 
 
 def _workpaper_part(part: Part, ctx: Context, title: str, used: set[int]) -> list[Fired]:
@@ -303,7 +303,7 @@ def _workpaper_part(part: Part, ctx: Context, title: str, used: set[int]) -> lis
         out.append(
             Fired(
                 text,
-                part.binding,
+                [part.binding],
                 [str(row.get("indicator_id"))],
                 [str(row.get("record_id"))],
                 [f"wp:{part.workpaper}"],
@@ -411,10 +411,9 @@ def compose_problems(ctx: Context) -> tuple[list[dict], list[dict]]:
                 continue
             entry, fired = composed
             by_group[group.id].append(entry)
-            binds[group.id] |= (
-                {item.id} | {f.binding for f in fired} | {f.binding.split(":")[0] for f in fired}
-            )
-            mentioned |= {f.binding.split(":")[0] for f in fired if not f.binding.startswith("wp:")}
+            bound = {b for f in fired for b in f.bindings}
+            binds[group.id] |= {item.id} | bound | {b.split(":")[0] for b in bound}
+            mentioned |= {b.split(":")[0] for b in bound if not b.startswith("wp:")}
     # Every deduction at or above the threshold is mentioned; every workpaper row is stated.
     for spec in ctx.framework.indicators:
         if spec.id in mentioned or ctx.deductions.get(spec.id, 0.0) < config.threshold - 1e-9:

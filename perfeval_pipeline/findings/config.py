@@ -32,6 +32,9 @@ class Part(Strict):
     workpaper: str | None = None  # a workpaper finding_code
     when: str | None = None  # Jinja expression; replaces the deduction threshold
     text: str = ""  # Jinja; empty for workpaper parts (the workpaper's own text is used)
+    # Other rules of the same indicator the text also states when they are hit: they become
+    # finding ids and bindings of this part too (followed up, answered by a recommendation).
+    covers: tuple[str, ...] = ()
 
     @pydantic.model_validator(mode="after")
     def _bound(self):
@@ -46,6 +49,10 @@ class Part(Strict):
         if self.workpaper:
             return f"wp:{self.workpaper}"
         return f"{self.indicator}:{self.rule}" if self.rule else str(self.indicator)
+
+    def bindings(self, rules_hit: list[str]) -> list[str]:
+        """This part's binding and those of the covered rules that were hit."""
+        return [self.binding, *(f"{self.indicator}:{r}" for r in self.covers if r in rules_hit)]
 
 
 class Item(Strict):
@@ -155,18 +162,9 @@ def _load(folder: Path, chain: tuple[str, ...], stamp: tuple) -> FindingsConfig:
         "groups": (),
     }
     for _, f in files:
-        if f.threshold is not None:
-            merged["threshold"] = f.threshold
-        if f.rectification_section is not None:
-            merged["rectification_section"] = f.rectification_section
-        if f.repeated is not None:
-            merged["repeated"] = f.repeated
-        if f.narrative is not None:
-            merged["narrative"] = f.narrative
-        if f.generic is not None:
-            merged["generic"] = f.generic
-        if f.groups is not None:
-            merged["groups"] = f.groups
+        for key in merged:  # a key a later (more specific) file sets replaces the earlier value
+            if getattr(f, key) is not None:
+                merged[key] = getattr(f, key)
         groups = list(merged["groups"])
         for g in f.replace_groups:
             ids = [x.id for x in groups]

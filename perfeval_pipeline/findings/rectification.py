@@ -46,7 +46,6 @@ from perfeval_pipeline.formatting import display
 from perfeval_pipeline.indicators.compute import IndicatorResults
 from perfeval_pipeline.indicators.framework import (
     BandsRule,
-    BooleanRule,
     DeductPerItemRule,
     DeductPerPointRule,
     Framework,
@@ -156,9 +155,7 @@ def better_direction(framework: Framework | None, indicator_id: str | None) -> t
         return -1, rule.abs
     if isinstance(rule, DeductPerItemRule):
         return -1, False  # its figures are overruns, deviations, violations
-    if isinstance(rule, BooleanRule):
-        return 1, False
-    return 1, False
+    return 1, False  # proportional: a completion, a rate to reach
 
 
 def _pts(value: float | None) -> str:
@@ -424,9 +421,9 @@ def years_in_words(n: int) -> str:
     return "两" if n == 2 else chinese_number(n - 1)
 
 
-def streak(settings: Settings, department: str, year: int, finding_id: str) -> int:
-    """This year and the consecutive earlier years whose evaluated results list the finding."""
-    earlier = _earlier(settings, department, year)
+def streak(earlier: dict[int, dict | None], year: int, finding_id: str) -> int:
+    """This year and the consecutive earlier years (`earlier`: year → result) whose evaluated
+    results list the finding."""
     n, expected = 1, year - 1
     for y in sorted(earlier, reverse=True):
         result = earlier[y]
@@ -455,13 +452,14 @@ def state_repeats(
     template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(
         config.repeated
     )
+    earlier = _earlier(settings, department, year)
     for group in findings["problems"]:
         for item in group["items"]:
             ids = [f for f in item.get("finding_ids") or [] if f in statuses]
             if not ids:
                 continue
             status = next(s for s in WORST_FIRST if any(statuses[f] == s for f in ids))
-            years = max(streak(settings, department, year, f) for f in ids)
+            years = max(streak(earlier, year, f) for f in ids)
             item["repeated"] = {
                 "previous_year": rectification["previous_year"],
                 "years": years,

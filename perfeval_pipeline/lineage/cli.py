@@ -203,16 +203,32 @@ def register(sub) -> None:
     """Add the lineage subcommands to the `perfeval` parser."""
     import argparse
 
-    raw = argparse.RawDescriptionHelpFormatter
-
     def partition(p):
         p.add_argument("department", metavar="DEPARTMENT", help="department code, e.g. jdz-zwsjj")
         p.add_argument("year", type=int, metavar="YEAR", help="evaluation year, e.g. 2023")
 
-    p = sub.add_parser(
+    def command(name: str, help_text: str, description: str, epilog: str):
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=epilog,
+        )
+
+    def output_format(p, *choices: str) -> None:
+        """--format, the first choice the default."""
+        p.add_argument(
+            "--format",
+            choices=list(choices),
+            default=choices[0],
+            help=f"output format (default {choices[0]})",
+        )
+
+    p = command(
         "trace",
-        help="from a printed figure or a score back to its landing rows, recomputed",
-        description=textwrap.fill(
+        "from a printed figure or a score back to its landing rows, recomputed",
+        textwrap.fill(
             "Without WHAT: the total, every indicator's score, and the sum checked. With an indicator id or a "
             "number as the form prints it (489.93% or 489.93, 100%, 3708.51万, 3935.02万元, 25.85万, 65, 80%): score, "
             "rule, value, numerator/denominator (元 and 万元), the source rows with their raw cells, the value "
@@ -227,8 +243,7 @@ def register(sub) -> None:
             "indicator's own id as rectification:<id>): that finding with both years' whole traces.",
             100,
         ),
-        formatter_class=raw,
-        epilog="examples:\n  perfeval trace jdz-zwsjj 2023\n  perfeval trace jdz-zwsjj 2023 489.93%\n  "
+        "examples:\n  perfeval trace jdz-zwsjj 2023\n  perfeval trace jdz-zwsjj 2023 489.93%\n  "
         "perfeval trace jdz-zwsjj 2023 3708.51万\n  perfeval trace jdz-zwsjj 2023 asset_utilization_rate --unit JDZ002\n  "
         "perfeval trace jdz-zwsjj 2024 rectification\n  perfeval trace jdz-zwsjj 2024 asset_utilization_rate@JDZ002\n  "
         "perfeval trace jdz-zwsjj 2024 rectification:hq_budget_variance_rate",
@@ -248,17 +263,16 @@ def register(sub) -> None:
         help="list the first N source rows (default: all up to 50, else the first 20)",
     )
     p.add_argument("--all", action="store_true", help="list every source row")
-    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
+    output_format(p, "text", "json")
     p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser(
+    p = command(
         "sql",
-        help="read-only SQL (DuckDB) over every stored dataset",
-        description="One view per dataset (rows_/clean_/quarantine_ per feed table, indicator_values, evidence, scores, "
+        "read-only SQL (DuckDB) over every stored dataset",
+        "One view per dataset (rows_/clean_/quarantine_ per feed table, indicator_values, evidence, scores, "
         "score_levels, peer_benchmarks, findings, rectification, quality_tables); department and year come from the "
         "partition path. --views lists them, --schema their columns with Chinese titles.",
-        formatter_class=raw,
-        epilog='examples:\n  perfeval sql --schema\n  perfeval sql "SELECT indicator_id, indicator_name, score FROM scores '
+        'examples:\n  perfeval sql --schema\n  perfeval sql "SELECT indicator_id, indicator_name, score FROM scores '
         "WHERE department = 'jdz-zwsjj' AND year = 2023\"",
     )
     p.add_argument("query", nargs="?", metavar="QUERY", help="one SELECT statement")
@@ -266,31 +280,27 @@ def register(sub) -> None:
     p.add_argument(
         "--schema", action="store_true", help="list every view's columns with their Chinese titles"
     )
-    p.add_argument(
-        "--format", choices=["table", "csv", "json"], default="table", help="output format (default table)"
-    )
+    output_format(p, "table", "csv", "json")
     p.add_argument("--max-rows", type=int, default=100, help="rows printed in table format (default 100)")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser(
+    p = command(
         "verify",
-        help="has anything changed since the report (landing rows, config, rendered files)?",
-        description="Compare a report folder with its manifest.json: landing files (rows aligned by content; inserted "
+        "has anything changed since the report (landing rows, config, rendered files)?",
+        "Compare a report folder with its manifest.json: landing files (rows aligned by content; inserted "
         "and removed rows named; the indicators and printed figures each change affects), config files, rendered "
         "files. Exit code 1 when something drifted.",
-        formatter_class=raw,
-        epilog="examples:\n  perfeval verify reports/2023/jdz-zwsjj",
+        "examples:\n  perfeval verify reports/2023/jdz-zwsjj",
     )
     p.add_argument("report_dir", metavar="REPORT_DIR", help="a report folder, e.g. reports/2023/jdz-zwsjj")
-    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
+    output_format(p, "text", "json")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser(
+    p = command(
         "manifest",
-        help="rewrite a report's manifest.json from the files as they are now",
-        description="Rewrite reports/YEAR/DEPARTMENT/manifest.json after an accepted correction.",
-        formatter_class=raw,
-        epilog="examples:\n  perfeval manifest jdz-zwsjj 2023",
+        "rewrite a report's manifest.json from the files as they are now",
+        "Rewrite reports/YEAR/DEPARTMENT/manifest.json after an accepted correction.",
+        "examples:\n  perfeval manifest jdz-zwsjj 2023",
     )
     partition(p)
     p.set_defaults(func=cmd_manifest)

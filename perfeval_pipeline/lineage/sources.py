@@ -23,6 +23,7 @@ class LandingFiles:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._tables: dict[str, dict[str, RawTable] | None] = {}
+        self._hashes: dict[tuple[str, str], dict[int, str]] = {}
 
     def tables(self, rel_file: str) -> dict[str, RawTable] | None:
         """The contract tables a landing file holds now, by qualified name; None if it is gone."""
@@ -45,12 +46,16 @@ class LandingFiles:
         return self._tables[rel_file]
 
     def row_hashes(self, rel_file: str, table: str) -> dict[int, str]:
-        """Spreadsheet row → content hash, of the table as the file holds it now ({} if gone)."""
-        tables = self.tables(rel_file)
-        raw = (tables or {}).get(table)
-        if raw is None:
-            return {}
-        return dict(zip(raw.frame["_source_row"].astype(int), raw.frame["_row_hash"], strict=True))
+        """Spreadsheet row → content hash, of the table as the file holds it now ({} if gone). Built
+        once per table: a trace asks it for every one of up to 25万 rows."""
+        if (rel_file, table) not in self._hashes:
+            raw = (self.tables(rel_file) or {}).get(table)
+            self._hashes[rel_file, table] = (
+                {}
+                if raw is None
+                else dict(zip(raw.frame["_source_row"].astype(int), raw.frame["_row_hash"], strict=True))
+            )
+        return self._hashes[rel_file, table]
 
     def row_cells(self, rel_file: str, table: str, row: int) -> dict[str, str] | None:
         raw = (self.tables(rel_file) or {}).get(table)
@@ -84,6 +89,17 @@ class StoredRows:
         if frame is None:
             return pd.DataFrame({"_row": rows})
         return pd.DataFrame({"_row": rows}).merge(frame, on="_row", how="left")
+
+
+def raw_column(frame: pd.DataFrame, column: str) -> list[str]:
+    """A column of stored rows as the landing file wrote it, as `raw_cell` gives each."""
+    name = f"_raw_{column}" if f"_raw_{column}" in frame.columns else column
+    if name not in frame.columns:
+        return [""] * len(frame)
+    values = frame[name]
+    return [
+        "" if missing else str(v) for v, missing in zip(values.tolist(), values.isna().tolist(), strict=True)
+    ]
 
 
 def raw_cell(row: pd.Series, column: str) -> str:

@@ -69,7 +69,7 @@ def trace_text(t: IndicatorTrace, limit: int | None, show_all: bool) -> str:
     counts = {role: sum(1 for r in t.rows if r.role == role) for role in t.sides}
     if t.kind == "ratio":
         num, den = (t.unit["numerator"], t.unit["denominator"]) if t.unit else (t.numerator, t.denominator)
-        lines.append("  measure      numerator / denominator")
+        lines.append("  measure      numerator / denominator" + (f" {t.offset:+g}" if t.offset else ""))
         for role, figure in (("numerator", num), ("denominator", den)):
             lines.append(
                 f"  {role:<12} {amount(figure, 'wan' if t.money.get(role) else '')} = {t.sides[role]} ({counts[role]} rows)"

@@ -39,7 +39,7 @@ from perfeval_pipeline.indicators.framework import (
 from perfeval_pipeline.indicators.measures import VIEW_SOURCES
 from perfeval_pipeline.indicators.peers import load_benchmarks
 from perfeval_pipeline.indicators.views import completion
-from perfeval_pipeline.lineage.sources import LandingFiles, StoredRows, raw_cell
+from perfeval_pipeline.lineage.sources import LandingFiles, StoredRows, raw_cell, raw_column
 from perfeval_pipeline.numbers import parse_printed
 from perfeval_pipeline.store import Store
 
@@ -102,6 +102,7 @@ class IndicatorTrace:
     score: dict | None = None
     rows: list[SourceRow] = field(default_factory=list)
     recomputation: Recomputation | None = None
+    offset: float = 0.0  # a ratio's constant term (预决算差异率 = 决算 / 预算 − 1)
 
     @property
     def hash_mismatches(self) -> list[SourceRow]:
@@ -439,6 +440,7 @@ class PartitionLineage:
             numerator=_none(rec["numerator"]),
             denominator=_none(rec["denominator"]),
             reason=_none(rec["reason"]),
+            offset=getattr(spec.measure, "offset", 0.0) or 0.0,
         )
         if self.scores is not None and indicator_id in self.scores.index:
             s = self.scores.loc[indicator_id]
@@ -507,21 +509,29 @@ class PartitionLineage:
             amounts = _row_amounts(side, stored, contract, self.header_units.get(table, {}))
             if isinstance(spec.measure, TargetCompletionMeasure):
                 amounts = [_completion(stored.iloc[i]) or 0.0 for i in range(len(stored))]
+            # Column lists, not a pandas row per source row: a trace may list 25万 rows.
+            files = raw_column(stored, "_source_file")
+            sheets = raw_column(stored, "_source_sheet")
+            numbers = (
+                pd.to_numeric(stored["_source_row"]).fillna(0).astype(int).tolist()
+                if "_source_row" in stored
+                else [0] * len(stored)
+            )
+            hashes = raw_column(stored, "_row_hash")
+            cells = {c: raw_column(stored, c) for c in columns}
+            shown_headers = {c: headers[c] for c in columns if c in headers}
             for i, amount in enumerate(group["amount"]):
-                row = stored.iloc[i]
-                file = str(row.get("_source_file") or "")
-                sheet = str(row.get("_source_sheet") or "")
-                number = int(row["_source_row"]) if pd.notna(row.get("_source_row")) else 0
+                file, number = files[i], numbers[i]
                 source = SourceRow(
                     role,
                     table,
                     file,
-                    sheet,
+                    sheets[i],
                     number,
-                    str(row.get("_row_hash") or ""),
+                    hashes[i],
                     float(amount),
-                    cells={c: raw_cell(row, c) for c in columns},
-                    headers={c: headers[c] for c in columns if c in headers},
+                    cells={c: cells[c][i] for c in columns},
+                    headers=dict(shown_headers),
                     recomputed=None if amounts is None else amounts[i],
                 )
                 now = self._landing.row_hashes(file, table).get(number) if file else None
@@ -598,9 +608,7 @@ def _row_amounts(
         return None
     typed = [
         convert_column(
-            stored.apply(lambda r, c=c: raw_cell(r, c), axis=1)
-            if len(stored)
-            else pd.Series([], dtype=object),
+            pd.Series(raw_column(stored, c), dtype=object),
             contract.columns[c],
             header_units.get(c),
         )
@@ -608,7 +616,10 @@ def _row_amounts(
         .fillna(0)
         for c in cols
     ]
-    return [float(sum(t.iloc[i] for t in typed)) for i in range(len(stored))]
+    total = typed[0]
+    for t in typed[1:]:
+        total = total + t  # column by column, as the measures summed them
+    return [float(v) for v in total.tolist()]
 
 
 def _completion(row: pd.Series) -> float | None:

@@ -14,6 +14,9 @@ import os
 import warnings
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not exported; its record class is public
+)
 
 from perfeval_pipeline.batch.engine import Batch
 from perfeval_pipeline.batch.phases import BLOCKED, FAILED, USABLE, Outcome
@@ -55,6 +58,31 @@ def _line(settings: Settings, o: Outcome) -> str:
     return f"{o.year} {o.department} {dept.name}: 已评价 evaluated {o.detail['total']:.2f} {o.detail['grade']}{again}"
 
 
+def _about_this_run(
+    context: dg.OpExecutionContext, check: dg.AssetCheckEvaluation
+) -> dg.AssetCheckEvaluation:
+    """The check evaluation tied to the materialization this run just recorded for its partition, as
+    Dagster ties a check result of an asset step (the UI counts a check without it as missing). A
+    partition whose feed this run did not materialize gets no target: an older materialization was
+    not what the check looked at."""
+    latest = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=check.asset_key, asset_partitions=[check.partition]), limit=1
+    ).records
+    if not latest or latest[0].run_id != context.run_id:
+        return check
+    return dg.AssetCheckEvaluation(
+        asset_key=check.asset_key,
+        check_name=check.check_name,
+        passed=check.passed,
+        metadata=check.metadata,
+        severity=check.severity,
+        partition=check.partition,
+        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+            storage_id=latest[0].storage_id, run_id=latest[0].run_id, timestamp=latest[0].timestamp
+        ),
+    )
+
+
 def _outputs(contracts) -> dict[str, dg.Out]:
     outs = {specs.feed_key(f).to_user_string(): dg.Out(is_required=False) for f in contracts}
     outs |= {f"{specs.feed_key(f).to_user_string()}_contract": dg.Out(is_required=False) for f in contracts}
@@ -83,7 +111,7 @@ def build_assets(settings: Settings, partitions: Partitions) -> dg.AssetsDefinit
                     context.log.warning(_line(cfg, o))
                 for event in events.ingest_events(cfg, o):
                     if isinstance(event, dg.AssetCheckEvaluation):
-                        context.log_event(event)
+                        context.log_event(_about_this_run(context, event))
                     else:
                         yield event
         yield dg.Output(outcomes, "ingested")

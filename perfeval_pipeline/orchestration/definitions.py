@@ -44,6 +44,12 @@ def executor_for(name: str | None = None) -> dg.ExecutorDefinition:
     raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected in_process or celery")
 
 
+def _outcome_io(executor: dg.ExecutorDefinition) -> dict:
+    """In-process runs pass the steps' outcomes in memory: persisted, they would grow DAGSTER_HOME
+    by every partition's quality summary. Distributed steps need Dagster's filesystem IO manager."""
+    return {"io_manager": dg.mem_io_manager} if executor is dg.in_process_executor else {}
+
+
 def build_definitions(settings: Settings, resource=None) -> dg.Definitions:
     partitions = Partitions(settings)
     evaluation = dg.with_source_code_references([build_assets(settings, partitions)])[0]
@@ -58,13 +64,14 @@ def build_definitions(settings: Settings, resource=None) -> dg.Definitions:
     # out over worker processes itself (batch/pool.py), so no step pays for a process of its own.
     # Celery (production): each step is a task on a worker; steps pass their outcomes through the
     # default filesystem IO manager, under the instance's local_artifact_storage (shared storage).
+    executor = executor_for()
     return dg.Definitions(
         assets=[evaluation, summary],
         jobs=[job],
         schedules=[annual_schedule(settings, partitions, job)],
         sensors=[landing_sensor(settings, job)],
-        resources={"perfeval": resource or perfeval_resource()},
-        executor=executor_for(),
+        resources={"perfeval": resource or perfeval_resource(), **_outcome_io(executor)},
+        executor=executor,
     )
 
 

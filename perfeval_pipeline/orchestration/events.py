@@ -50,7 +50,11 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             continue
         asset = specs.feed_key(feed)
         issues = fq["structural_issues"]
-        failed = [f"{e['reason']} ×{e['rows_quarantined']}" for t in fq["tables"].values() for e in t["failed_expectations"]]
+        failed = [
+            f"{e['reason']} ×{e['rows_quarantined']}"
+            for t in fq["tables"].values()
+            for e in t["failed_expectations"]
+        ]
         # A feed that is missing or structurally unusable is not materialized: its check says why.
         if fq["files"] and not issues:
             events.append(
@@ -62,7 +66,9 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
                         "dagster/row_count": fq["rows_kept"],
                         "隔离行数 rows_quarantined": fq["rows_quarantined"],
                         **({"未读取行数 rows_reported": fq["rows_reported"]} if fq["rows_reported"] else {}),
-                        "文件 files": _short("; ".join(f"{f['path']} sha256 {f['sha256'][:12]}" for f in fq["files"])),
+                        "文件 files": _short(
+                            "; ".join(f"{f['path']} sha256 {f['sha256'][:12]}" for f in fq["files"])
+                        ),
                     },
                 )
             )
@@ -92,11 +98,17 @@ def ingest_events(settings: Settings, o: Outcome) -> list:
             passed=usable,
             partition=pk,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={**common, "阻断原因 blocked_reasons": _short("；".join(o.reasons))} if o.reasons else {},
+            metadata={**common, "阻断原因 blocked_reasons": _short("；".join(o.reasons))}
+            if o.reasons
+            else {},
         )
     )
     if usable:
-        events.append(dg.AssetMaterialization(specs.QUALITY_GATE, partition=pk, metadata={**common, "可评价 usable": True}))
+        events.append(
+            dg.AssetMaterialization(
+                specs.QUALITY_GATE, partition=pk, metadata={**common, "可评价 usable": True}
+            )
+        )
         ind = o.detail.get("indicators", {})
         not_computable = ind.get("not_computable", {})
         events.append(
@@ -122,10 +134,17 @@ def score_events(settings: Settings, o: Outcome) -> list:
     pk = key(o.department, o.year)
     common = _common(settings, o)
     d = o.detail
-    means = "；".join(f"{b['indicator_id']} {b['mean']:.4g}" if b["mean"] is not None else f"{b['indicator_id']} —" for b in d["benchmarks"])
+    means = "；".join(
+        f"{b['indicator_id']} {b['mean']:.4g}" if b["mean"] is not None else f"{b['indicator_id']} —"
+        for b in d["benchmarks"]
+    )
     rect = d["rectification"]
     return [
-        dg.AssetMaterialization(specs.PEER_BENCHMARKS, partition=pk, metadata={**common, "同组均值 means": _short(means or "无 none")}),
+        dg.AssetMaterialization(
+            specs.PEER_BENCHMARKS,
+            partition=pk,
+            metadata={**common, "同组均值 means": _short(means or "无 none")},
+        ),
         dg.AssetMaterialization(
             specs.SCORECARD,
             partition=pk,
@@ -145,7 +164,9 @@ def score_events(settings: Settings, o: Outcome) -> list:
                 **common,
                 "问题条数 problem_items": sum(p["items"] for p in d["problems"]),
                 "整改跟踪 rectification": _short(
-                    rect["reason"] or "；".join(f"{k} {v}" for k, v in rect["statuses"].items()) or "上年无问题"
+                    rect["reason"]
+                    or "；".join(f"{k} {v}" for k, v in rect["statuses"].items())
+                    or "上年无问题"
                 ),
                 "result.json": _result_json(settings, o),
             },
@@ -168,7 +189,11 @@ def _form_metadata(settings: Settings, o: Outcome) -> dict:
 def render_events(settings: Settings, o: Outcome) -> list:
     if not o.ok:
         return []
-    return [dg.AssetMaterialization(specs.FEEDBACK_FORM, partition=key(o.department, o.year), metadata=_form_metadata(settings, o))]
+    return [
+        dg.AssetMaterialization(
+            specs.FEEDBACK_FORM, partition=key(o.department, o.year), metadata=_form_metadata(settings, o)
+        )
+    ]
 
 
 def refresh_events(settings: Settings, o: Outcome) -> list:
@@ -181,9 +206,15 @@ def refresh_events(settings: Settings, o: Outcome) -> list:
         dg.AssetMaterialization(
             specs.FINDINGS,
             partition=pk,
-            metadata={**_common(settings, o), **why, "整改跟踪 rectification": _short(o.detail["rectification"])},
+            metadata={
+                **_common(settings, o),
+                **why,
+                "整改跟踪 rectification": _short(o.detail["rectification"]),
+            },
         ),
-        dg.AssetMaterialization(specs.FEEDBACK_FORM, partition=pk, metadata={**_form_metadata(settings, o), **why}),
+        dg.AssetMaterialization(
+            specs.FEEDBACK_FORM, partition=pk, metadata={**_form_metadata(settings, o), **why}
+        ),
     ]
 
 

@@ -224,7 +224,11 @@ def _typed(raw: RawTable, settings: Settings, department: str, partition: str) -
     # identity columns, whose typed values the store keeps in its path (department=/year=), not rows.
     for name, col in contract.columns.items():
         if col.type != "string" or col.identity in ("department", "year"):
-            text = pc.fill_null(text_array(raw.frame[name]), "") if name in raw.frame.columns else pa.array([""] * len(raw.frame))
+            text = (
+                pc.fill_null(text_array(raw.frame[name]), "")
+                if name in raw.frame.columns
+                else pa.array([""] * len(raw.frame))
+            )
             frame[RAW_PREFIX + name] = text_series(text)
     return frame
 

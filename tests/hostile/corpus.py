@@ -271,15 +271,20 @@ def xlsx_of(
     """Replace a feed's CSVs with one workbook holding `tables` (sheet name → rows)."""
     for p in folder.glob(f"{feed}*.csv"):
         p.unlink()
+    return write_xlsx(folder / f"{feed}.xlsx", tables, hidden)
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> Path:
+    """A workbook with one sheet per entry; each entry's first list is the first row."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
-    for name, rows in tables.items():
+    for name, rows in sheets.items():
         ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(r)
+        for row in rows:
+            ws.append(row)
         if name in hidden:
             ws.sheet_state = "hidden"
-    path = folder / f"{feed}.xlsx"
     wb.save(path)
     return path
 

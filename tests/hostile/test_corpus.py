@@ -5,7 +5,6 @@ reported, nothing an unreadable file holds quoted anywhere, and the memory of ev
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,14 @@ import pytest
 from conftest import make_settings
 
 from hostile.corpus import YEAR, build
+
+# Runs a command and records the peak RSS (KB) of its process tree: this process's own children
+# only, not those of earlier tests in the same pytest process.
+MEASURED = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[2:]); "
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+    "sys.exit(code)"
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.gx]
 MEMORY_LIMIT_MB = 1024
@@ -38,9 +45,13 @@ def corpus(tmp_path_factory):
         "PERFEVAL_REPORTS": str(settings.reports_dir),
         "DAGSTER_HOME": str(root / "dagster_home"),
     }
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_file = root / "peak_rss_kb"
     done = subprocess.run(
         [
+            sys.executable,
+            "-c",
+            MEASURED,
+            str(peak_file),
             str(Path(sys.executable).parent / "perfeval"),
             "run",
             "-y",
@@ -54,7 +65,7 @@ def corpus(tmp_path_factory):
         text=True,
         timeout=900,
     )
-    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    peak_mb = int(peak_file.read_text()) / 1024
     return settings, cases, done, peak_mb
 
 

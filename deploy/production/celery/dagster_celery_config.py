@@ -11,16 +11,19 @@ RabbitMQ requeues an unacknowledged message as soon as the worker's connection d
 after the visibility timeout, which must therefore exceed the longest step (else a running step is
 delivered a second time); kombu's restore scan is made frequent below."""
 
-import multiprocessing
 import os
-
-from celery.signals import worker_process_init
 
 broker_url = os.environ.get("PERFEVAL_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
 result_backend = os.environ.get("PERFEVAL_CELERY_BACKEND", "redis://127.0.0.1:6379/1")
 
 task_acks_late = True
-task_reject_on_worker_lost = True
+task_reject_on_worker_lost = True  # for a prefork pool; the threads pool below has no child to lose
+# Steps run in a thread of the worker's main process, not in a prefork child: a step fans its
+# partitions out over a process pool (pipeline.yaml `workers`), and a prefork child is daemonic and
+# may not start processes ("AssertionError: daemonic processes are not allowed to have children",
+# measured). The main thread keeps serving the broker connection (AMQP heartbeats) meanwhile, which
+# the solo pool would not. With concurrency 1 a worker runs one step at a time.
+worker_pool = "threads"
 worker_prefetch_multiplier = 1  # a worker holds only the step it runs; the others stay in the queue
 worker_concurrency = int(os.environ.get("PERFEVAL_WORKER_CONCURRENCY", "1"))
 task_default_queue = "dagster"
@@ -43,20 +46,10 @@ if broker_url.startswith(("redis://", "rediss://")):
     }
 
 
-@worker_process_init.connect
-def _steps_may_start_processes(**_kwargs) -> None:
-    """A step fans its partitions out over a process pool (pipeline.yaml `workers`, 0 = one per CPU).
-    Celery's prefork children are marked daemonic, and daemonic processes may not start children
-    ("AssertionError: daemonic processes are not allowed to have children", measured); the flag only
-    matters for that check. The pool's processes take the partition locks themselves, so a pool child
-    orphaned by a killed worker keeps its lock until it has finished writing."""
-    multiprocessing.current_process()._config["daemon"] = False
-
-
 if os.environ.get("PERFEVAL_WORKER_PRELOAD", "1") == "1":
-    # The code location and Great Expectations (5-10 s of imports) are imported once, in the worker's
-    # main process before its pool forks: every pool child, also one that replaces a killed child,
-    # starts warm. A worker keeps this code until it is restarted (restart workers on deploy).
+    # The code location and Great Expectations (5-10 s of imports) are imported once, when the worker
+    # starts, not by its first step. A worker keeps this code until it is restarted (restart the
+    # workers when the code or the configuration changes, as the code server).
     import great_expectations  # noqa: F401
 
     import perfeval_pipeline.orchestration.definitions  # noqa: F401
