@@ -33,10 +33,6 @@ PATH_VARIABLES = (
 )
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "gx: imports Great Expectations (seconds, once per process)")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def no_environment_paths():
     """No test reads or writes the repo's data/ or reports/ through PERFEVAL_* variables."""
