@@ -40,7 +40,8 @@ run: install system $(DAGSTER_HOME)/dagster.yaml
 	  echo "make run: evaluation took $$(( $$(date +%s) - start ))s; forms under reports/, UI: make ui"; exit $$rc
 
 # Two test files at a time (-n, --dist loadfile keeps a file's module fixtures in one process):
-# their waits on services, browsers and LibreOffice overlap. 611 s instead of 775 s here.
+# their waits on services, browsers and LibreOffice overlap (611 s vs 775 s serial in one venv; 759 s
+# on a clean clone: docs/measurements.md). TEST_JOBS=1 runs one file at a time.
 TEST_JOBS ?= 2
 test: install
 	.ci/system-packages test
