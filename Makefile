@@ -8,7 +8,7 @@ UI_PORT   ?= 3000
 RO_PORT   ?= 3001
 # make bench-province DEPTS=220 YEARS=3 is the issue's province; the default is a quick sample.
 # make bench-province PROFILE=production: the production stack with 1, 2 and 4 workers (prod.mk).
-DEPTS     ?= 24
+DEPTS     ?= 32
 YEARS     ?= 1
 BENCH_DIR ?= /tmp/perfeval-province
 
@@ -65,9 +65,10 @@ ui-readonly: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster-webserver -w workspace.yaml -h $(UI_HOST) -p $(RO_PORT) --read-only
 
 # Benchmarks, not tests: a province of synthetic departments through Dagster and through the
-# plain-Python baseline, each in its own folders (perfeval_pipeline/bench/province.py).
+# plain-Python baseline, each in its own folders (perfeval_pipeline/bench/province.py), over half the
+# departments and over all: 16 = two clones of each demo department, so both halves are alike.
 bench: install
-	$(BIN)/python -m perfeval_pipeline.bench.province --depts 8 --years 1 --dir $(BENCH_DIR)-small
+	$(BIN)/python -m perfeval_pipeline.bench.province --depts 16 --years 1 --dir $(BENCH_DIR)-small
 
 # PROFILE=production: the same question on the production stack with 1, 2 and 4 Celery workers.
 ifeq ($(PROFILE),production)

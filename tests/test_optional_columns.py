@@ -139,3 +139,23 @@ def test_an_empty_optional_column_changes_nothing_but_what_it_measures(variants)
         if not (folder / "feedback_form.docx").exists() or not (folder / "feedback_form.xlsx").exists():
             failures.append(f"{label}: no form rendered")
     assert not failures, "\n".join(failures)
+
+
+def test_each_outcome_says_where_its_cpu_went(variants):
+    """The benchmark's breakdown (costs.py) reaches the batch result from the worker processes."""
+    from perfeval_pipeline.bench.baseline import cpu_by_step
+
+    _, plan, batch = variants
+    outcome = batch.final(("op-base", YEAR))
+    assert outcome.ok
+    assert {"reading", "typing", "great_expectations", "store", "indicators", "peers"} <= set(
+        batch.ingest[("op-base", YEAR)].cpu
+    )
+    assert {"peers", "store", "scoring", "findings"} <= set(batch.score[("op-base", YEAR)].cpu)
+    assert {"chart", "docx", "xlsx", "manifest"} <= set(batch.render[("op-base", YEAR)].cpu)
+    steps = cpu_by_step(batch)
+    assert all(v >= 0 for v in steps.values()) and sum(steps.values()) > 0
+    assert list(steps.values()) == sorted(steps.values(), reverse=True)
+    # A chunk's shared steps (reading, typing, validation) are split over its partitions, not repeated.
+    shared = sum(batch.ingest[(code, YEAR)].cpu["typing"] for code in plan)
+    assert steps["typing"] == pytest.approx(shared)

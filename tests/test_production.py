@@ -94,12 +94,6 @@ def require(*checks) -> None:
         act("service not reachable: " + "; ".join(missing))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -183,7 +177,7 @@ def local_reference(project):
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     """A moto S3 server on a free loopback port with a bucket `perfeval`."""
-    port = free_port()
+    port = prodstack.free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
@@ -237,30 +231,19 @@ def stack(project, local_reference, moto):
     this session's own queues; stopped, its database dropped and its queues deleted afterwards."""
     require(_postgres_error, _rabbit_error, _redis_error)
     root, settings = project
-    tag = uuid.uuid4().hex[:8]
-    queues = {
-        "PERFEVAL_QUEUE_INGEST": f"perfeval-test-{tag}-ingest",
-        "PERFEVAL_QUEUE_SCORE": f"perfeval-test-{tag}-score",
-        "PERFEVAL_QUEUE_RENDER": f"perfeval-test-{tag}-render",
-    }
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PERFEVAL_", "DAGSTER_", "AWS_"))}
-    env = prodstack.load_env(
-        base,
+    env, tag = prodstack.isolated_env(
+        "perfeval-test",
+        root,
         {
-            "PERFEVAL_PROD_DIR": str(root / "prod"),
-            "DAGSTER_HOME": str(root / "prod" / "dagster_home"),
-            "PERFEVAL_PG_DB": f"perfeval_test_{tag}",
-            "PERFEVAL_PROD_WEB_PORT": str(free_port()),
             "PERFEVAL_CELERY_BROKER": BROKER,
             "PERFEVAL_CELERY_BACKEND": BACKEND,
             "PERFEVAL_CONFIG": str(settings.config_dir),
             "PERFEVAL_LANDING": str(settings.landing_dir),
             "PERFEVAL_STORE": str(root / "prod_store"),
             "PERFEVAL_REPORTS": str(root / "prod_reports"),
-            "PERFEVAL_WORKER_QUEUES": ",".join(queues.values()),
-            **queues,
             **moto,
         },
+        strip=("PERFEVAL_", "DAGSTER_", "AWS_"),
     )
     s = prodstack.Stack(env)
     started = time.monotonic()
@@ -273,13 +256,7 @@ def stack(project, local_reference, moto):
     finally:
         s.down(worker_timeout=60)
         prodstack.drop_database(env)
-        with contextlib.suppress(Exception):
-            from kombu import Connection
-
-            with Connection(BROKER, connect_timeout=3) as conn:
-                channel = conn.default_channel
-                for q in queues.values():
-                    channel.queue_delete(q)
+        prodstack.delete_queues(env)
 
 
 def run_partitions(stack, codes: list[str], per_run: int, run_config: dict | None = None) -> list[str]:

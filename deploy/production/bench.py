@@ -31,11 +31,9 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import yaml
@@ -48,12 +46,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 import prodstack  # noqa: E402
 
 YEAR = 2023
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_province(folder: Path, n: int) -> tuple[Path, Path, list[str]]:
@@ -161,21 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         f"bench: {len(codes)} department-years written in {time.monotonic() - t0:.1f} s under {folder}",
         flush=True,
     )
-    tag = uuid.uuid4().hex[:8]
-    queues = {v: f"perfeval-bench-{tag}-{v.rsplit('_', 1)[1].lower()}" for v in prodstack.QUEUE_VARS}
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PERFEVAL_", "DAGSTER_"))}
-    env = prodstack.load_env(
-        base,
+    env, tag = prodstack.isolated_env(
+        "perfeval-bench",
+        folder,
         {
-            "PERFEVAL_PROD_DIR": str(folder / "prod"),
-            "DAGSTER_HOME": str(folder / "prod" / "dagster_home"),
-            "PERFEVAL_PG_DB": f"perfeval_bench_{tag}",
-            "PERFEVAL_PROD_WEB_PORT": str(free_port()),
             "PERFEVAL_CONFIG": str(config),
             "PERFEVAL_LANDING": str(landing),
             "PERFEVAL_STORE": str(folder / "store"),
             "PERFEVAL_REPORTS": str(folder / "reports"),
-            **queues,
         },
     )
     stack = prodstack.Stack(env)
@@ -221,12 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.down(worker_timeout=120)
         if not args.keep:
             prodstack.drop_database(env)
-            with contextlib.suppress(Exception):
-                from kombu import Connection
-
-                with Connection(env["PERFEVAL_CELERY_BROKER"], connect_timeout=3) as conn:
-                    for q in queues.values():
-                        conn.default_channel.queue_delete(q)
+            prodstack.delete_queues(env)
 
     print(
         f"\nbench: {os.cpu_count()} cores; {len(keys)} partitions as runs of {args.per_run}; "

@@ -26,9 +26,11 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -69,6 +71,51 @@ def load_env(
         elif key not in env:
             env[key] = _expand(value, env)
     return env
+
+
+def free_port() -> int:
+    """A TCP port that is free on the loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def isolated_env(
+    prefix: str,
+    folder: Path,
+    settings: Mapping[str, str],
+    strip: tuple[str, ...] = ("PERFEVAL_", "DAGSTER_"),
+) -> tuple[dict[str, str], str]:
+    """The environment of a stack that runs beside others on one machine (a benchmark, a test
+    session), and its tag: this process's environment without the variables that would point it
+    elsewhere (`strip`); a PostgreSQL database, a web port and step queues of its own, named
+    `{prefix}-{tag}`; its state under `folder`; `settings` on top."""
+    tag = uuid.uuid4().hex[:8]
+    queues = {v: f"{prefix}-{tag}-{v.rsplit('_', 1)[1].lower()}" for v in QUEUE_VARS}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(strip)}
+    env = load_env(
+        base,
+        {
+            "PERFEVAL_PROD_DIR": str(folder / "prod"),
+            "DAGSTER_HOME": str(folder / "prod" / "dagster_home"),
+            "PERFEVAL_PG_DB": f"{prefix.replace('-', '_')}_{tag}",
+            "PERFEVAL_PROD_WEB_PORT": str(free_port()),
+            **queues,
+            **settings,
+        },
+    )
+    return env, tag
+
+
+def delete_queues(env: Mapping[str, str]) -> None:
+    """Delete the stack's step queues on its broker, so a stack that ran beside others leaves none
+    behind. Best effort: the broker may be gone already."""
+    with contextlib.suppress(Exception):
+        from kombu import Connection
+
+        with Connection(env["PERFEVAL_CELERY_BROKER"], connect_timeout=3) as conn:
+            for var in QUEUE_VARS:
+                conn.default_channel.queue_delete(env[var])
 
 
 def worker_queues(env: Mapping[str, str]) -> str:

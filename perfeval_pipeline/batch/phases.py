@@ -20,6 +20,7 @@ from perfeval_pipeline.catalog import (
     SCORES,
 )
 from perfeval_pipeline.config.settings import Paths, Settings, load_settings
+from perfeval_pipeline.costs import step, take
 from perfeval_pipeline.feeds.files import safe_text
 from perfeval_pipeline.store import Store
 
@@ -40,6 +41,7 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)
     detail: dict = field(default_factory=dict)
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per step (costs.py)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -112,11 +114,13 @@ def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list
 
     settings, store = _context(paths)
     started = time.perf_counter()
+    take()
     try:
         quality = ingest(settings, partitions)
     except Exception as exc:  # noqa: BLE001 - reading the chunk failed: each partition says so
         return [_failed(settings, store, d, y, "ingest", exc, started) for d, y in partitions]
     per_partition = (time.perf_counter() - started) / max(len(partitions), 1)
+    shared = {k: v / max(len(partitions), 1) for k, v in take().items()}
     specs = [s for fw in settings.frameworks.values() for s in fw.indicators if s.id in peer_ids]
     specs = list({s.id: s for s in specs}.values())
     out = []
@@ -128,12 +132,16 @@ def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list
                 moved = [str(i) for i in changed_files(pq)]
                 if moved:
                     pq.blocked_reasons = moved + pq.blocked_reasons
-                store_quality(store, pq)
+                with step("store"):
+                    store_quality(store, pq)
                 summary = pq.summary()
                 detail = {"quality": summary, "peer_values": {}}
+                results = None
                 if pq.usable:
-                    results = partition_indicators(settings, pq)
-                    store_indicators(store, department, year, results)
+                    with step("indicators"):
+                        results = partition_indicators(settings, pq)
+                    with step("store"):
+                        store_indicators(store, department, year, results)
                     detail["indicators"] = {
                         "count": len(results.values),
                         "computable": sum(v.computable for v in results.values),
@@ -145,9 +153,12 @@ def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list
                     _clear_derived(store, department, year)
                     write_not_evaluated(settings, department, year, BLOCKED, pq.blocked_reasons, summary)
                     status = BLOCKED
-            detail["peer_values"] = {
-                iid: (v.value, v.reason) for iid, v in peer_values_from(settings, pq, specs).items()
-            }
+            with step("peers"):
+                detail["peer_values"] = {
+                    iid: (v.value, v.reason)
+                    for iid, v in peer_values_from(settings, pq, specs, results).items()
+                }
+            own = take()
             out.append(
                 Outcome(
                     department,
@@ -157,6 +168,7 @@ def ingest_chunk(paths: Paths, partitions: list[tuple[str, int]], peer_ids: list
                     list(pq.blocked_reasons),
                     detail,
                     per_partition + time.perf_counter() - t0,
+                    {k: shared.get(k, 0.0) + own.get(k, 0.0) for k in shared | own},
                 )
             )
         except Exception as exc:  # noqa: BLE001 - one partition's failure is its own
@@ -175,15 +187,20 @@ def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[O
     out = []
     for department, year, quality, values in jobs:
         t0 = time.perf_counter()
+        take()
         try:
-            peer_values = {
-                d: {iid: PeerValue(d, v, r) for iid, (v, r) in vals.items()} for d, vals in values.items()
-            }
-            benchmarks = benchmarks_for(settings, department, peer_values)
+            with step("peers"):
+                peer_values = {
+                    d: {iid: PeerValue(d, v, r) for iid, (v, r) in vals.items()} for d, vals in values.items()
+                }
+                benchmarks = benchmarks_for(settings, department, peer_values)
             with store.partition_lock(department, year):
-                store_benchmarks(store, department, year, benchmarks)
-                card = run_scoring(settings, store, department, year, benchmarks)
-                result = run_findings(settings, store, department, year, quality, benchmarks)
+                with step("store"):
+                    store_benchmarks(store, department, year, benchmarks)
+                with step("scoring"):
+                    card = run_scoring(settings, store, department, year, benchmarks)
+                with step("findings"):
+                    result = run_findings(settings, store, department, year, quality, benchmarks)
             detail = {
                 "total": card.total,
                 "grade": card.grade,
@@ -204,7 +221,9 @@ def score_chunk(paths: Paths, jobs: list[tuple[str, int, dict, dict]]) -> list[O
                     "statuses": _count(r["status"] for r in result["rectification"]["problems"]),
                 },
             }
-            out.append(Outcome(department, year, "score", EVALUATED, [], detail, time.perf_counter() - t0))
+            out.append(
+                Outcome(department, year, "score", EVALUATED, [], detail, time.perf_counter() - t0, take())
+            )
         except Exception as exc:  # noqa: BLE001
             out.append(_failed(settings, store, department, year, "score", exc, t0))
     return out
@@ -217,7 +236,8 @@ def _render(settings: Settings, store: Store, department: str, year: int, result
     from perfeval_pipeline.render.stage import render_partition
 
     form = render_partition(settings, store, department, year)
-    manifest = write_manifest(settings, store, department, year)
+    with step("manifest"):
+        manifest = write_manifest(settings, store, department, year)
     result = form.result if result is None else result
     return {
         "docx": str(form.docx),
@@ -241,11 +261,14 @@ def _render_each(
     out = []
     for department, year in partitions:
         t0 = time.perf_counter()
+        take()
         try:
             with store.partition_lock(department, year):
                 detail = work(settings, store, department, year)
             if detail is not None:
-                out.append(Outcome(department, year, phase, "rendered", [], detail, time.perf_counter() - t0))
+                out.append(
+                    Outcome(department, year, phase, "rendered", [], detail, time.perf_counter() - t0, take())
+                )
         except Exception as exc:  # noqa: BLE001
             out.append(_failed(settings, store, department, year, phase, exc, t0))
     return out

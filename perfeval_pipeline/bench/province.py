@@ -7,19 +7,27 @@ variant runs in its own process over the same landing folder, with its own store
 - dagster:  `perfeval run` (the Dagster runner, as `make run` uses it), its own DAGSTER_HOME;
 - baseline: the same stage functions without Dagster (`python -m perfeval_pipeline.bench.baseline`).
 
-Printed: per-partition CPU and wall of each, their ratio, peak RSS of any process, store + reports
-size against the landing size, DAGSTER_HOME per partition, the extrapolation to 660 partitions, and
-the command of each variant. CPU is user + system time of the variant's process tree."""
+Each variant runs twice: over the first half of the departments and over all of them. A run's cost
+is a fixed part (starting processes, importing Great Expectations and Dagster, loading definitions)
+plus a part per partition; the two sizes give both (a line through two points), so the figure per
+partition and the extrapolation to 660 partitions do not charge a small sample's start-up to every
+partition. Printed: each run's CPU, wall and peak RSS; the fitted fixed and per-partition costs of
+each variant and their ratio; store + reports against the landing size; DAGSTER_HOME's growth per
+partition; the import floor of one process; the seed partition cold; and every command. CPU is user +
+system time of the variant's process tree."""
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -27,21 +35,63 @@ import yaml
 from perfeval_pipeline.config.settings import Paths, load_settings, package_root
 
 TARGET_PARTITIONS = 660
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+# What the seed partition's cold run imports in one process (the floor under issue #12's 5 s target).
+IMPORTS = "import great_expectations, dagster, pandas, pyarrow, duckdb, matplotlib, docx, openpyxl"
 
 
-# Issue #12's targets for the Dagster variant: (what, measured from the variants, limit, unit).
-def report_targets(variants: list[dict], partitions: int, landing_bytes: int) -> None:
-    d = variants[0]
+@dataclass
+class Fit:
+    """A variant's cost as fixed + per-partition, from two runs of different sizes."""
+
+    cpu_fixed: float
+    cpu_per_partition: float
+    wall_fixed: float
+    wall_per_partition: float
+    dagster_home_per_partition: float
+
+    def wall_at(self, partitions: int) -> float:
+        return self.wall_fixed + self.wall_per_partition * partitions
+
+
+def fit(small: dict, large: dict) -> Fit:
+    """The line through the two runs (each: partitions, cpu, wall, dagster_home)."""
+    added = large["partitions"] - small["partitions"]
+    if added <= 0:
+        raise ValueError("the two runs must differ in partitions")
+    slope = {k: (large[k] - small[k]) / added for k in ("cpu", "wall", "dagster_home")}
+    return Fit(
+        cpu_fixed=large["cpu"] - slope["cpu"] * large["partitions"],
+        cpu_per_partition=slope["cpu"],
+        wall_fixed=large["wall"] - slope["wall"] * large["partitions"],
+        wall_per_partition=slope["wall"],
+        dagster_home_per_partition=slope["dagster_home"],
+    )
+
+
+def targets(
+    fits: dict[str, Fit], runs: list[dict], landing_bytes: int, cold_wall: float | None
+) -> list[tuple]:
+    """Issue #12's targets for the Dagster variant: (what, measured, limit, unit)."""
+    d = fits["dagster"]
+    largest = max((r for r in runs if r["name"] == "dagster"), key=lambda r: r["partitions"])
     rows = [
-        ("CPU per partition", d["cpu"] / partitions, 1.8, "s"),
-        ("660 partitions, wall", d["wall"] / partitions * TARGET_PARTITIONS / 60, 10.0, "min"),
-        ("peak RSS", d["rss_mb"] / 1024, 2.0, "GB"),
-        ("store + reports / landing", d["store_reports"] / max(landing_bytes, 1), 1.2, "×"),
-        ("DAGSTER_HOME per partition", d["dagster_home"] / 1e3 / partitions, 50.0, "KB"),
+        ("CPU per partition", d.cpu_per_partition, 1.8, "s"),
+        (f"{TARGET_PARTITIONS} partitions, wall", d.wall_at(TARGET_PARTITIONS) / 60, 10.0, "min"),
+        ("peak RSS", max(r["rss_mb"] for r in runs) / 1024, 2.0, "GB"),
+        ("store + reports / landing", largest["store_reports"] / max(landing_bytes, 1), 1.2, "×"),
+        ("DAGSTER_HOME per partition", d.dagster_home_per_partition / 1e3, 50.0, "KB"),
     ]
-    if len(variants) == 2:
-        rows.insert(2, ("Dagster CPU / baseline CPU", d["cpu"] / variants[1]["cpu"], 1.2, "×"))
-    print("  targets (dagster variant):")
+    if "baseline" in fits:
+        ratio = d.cpu_per_partition / fits["baseline"].cpu_per_partition
+        rows.insert(2, ("Dagster CPU / baseline CPU", ratio, 1.2, "×"))
+    if cold_wall is not None:
+        rows.append(("seed partition cold", cold_wall, 5.0, "s"))
+    return rows
+
+
+def report_targets(rows: list[tuple]) -> None:
+    print("  targets (dagster variant; per partition = fitted from the two sizes):")
     for what, value, limit, unit in rows:
         verdict = "met" if value <= limit else f"not met, {value / limit:.1f}× the limit"
         print(f"    {what:<28} {value:8.2f} {unit:<3} (target ≤ {limit:g} {unit}): {verdict}")
@@ -90,30 +140,132 @@ def write_config(root: Path, departments: int, years: list[int]) -> Path:
     return config
 
 
-def run_variant(name: str, argv: list[str], env: dict[str, str], log: Path) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def adopt_orphans() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux: PR_SET_CHILD_SUBREAPER).
+    A run's worker pool is forked from a fork server that stops a moment after the run's process
+    exits; reaped here, its CPU and its workers' count towards the run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def reap_orphans(timeout: float = 60.0) -> list[resource.struct_rusage]:
+    """The usage of every orphan that ends within `timeout` (one still running is left uncounted)."""
+    usages = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return usages
+        if pid:
+            usages.append(usage)
+        elif time.monotonic() > deadline:
+            return usages
+        else:
+            time.sleep(0.05)
+
+
+def run_measured(name: str, argv: list[str], env: dict[str, str], log: Path) -> dict:
+    """Run `argv` to its end: exit code, wall, CPU (user + system) and peak RSS of its process tree:
+    wait4's usage of the child (with the descendants it waited for) and of the orphans it left."""
     t0 = time.perf_counter()
     with log.open("wb") as out:
-        code = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        child = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    usages = [usage, *reap_orphans()]
     return {
         "name": name,
-        "exit": code,
-        "wall": wall,
-        "cpu": cpu,
-        "rss_mb": after.ru_maxrss / 1024,
+        "exit": child.returncode,
+        "wall": time.perf_counter() - t0,
+        "cpu": sum(u.ru_utime + u.ru_stime for u in usages),
+        "rss_mb": max(u.ru_maxrss for u in usages) / 1024,
         "command": " ".join(argv),
         "log": str(log),
     }
+
+
+def run_variant(name: str, config: Path, landing: Path, out: Path, workers: int, log: Path) -> dict:
+    """One variant over every partition of `config`, in fresh store, reports and DAGSTER_HOME."""
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "dagster_home").mkdir(parents=True)
+    (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PERFEVAL_CONFIG": str(config),
+        "PERFEVAL_LANDING": str(landing),
+        "PERFEVAL_STORE": str(out / "store"),
+        "PERFEVAL_REPORTS": str(out / "reports"),
+        "DAGSTER_HOME": str(out / "dagster_home"),
+    }
+    bin_dir = Path(sys.executable).parent
+    flags = ["--workers", str(workers)] if workers else []
+    command = (
+        [str(bin_dir / "perfeval"), "run", *flags]
+        if name == "dagster"
+        else [
+            sys.executable,
+            "-m",
+            "perfeval_pipeline.bench.baseline",
+            *flags,
+            "--costs",
+            str(out / "costs.json"),
+        ]
+    )
+    result = run_measured(name, command, env, log)
+    costs = out / "costs.json"
+    result["costs"] = json.loads(costs.read_text(encoding="utf-8")) if costs.exists() else {}
+    settings = load_settings(Paths.resolve(config_dir=config, landing_dir=landing))
+    result["config"] = str(config)
+    result["partitions"] = len(settings.partitions)
+    result["landing"] = sum(folder_size(settings.landing_folder(d, y)) for d, y in settings.partitions)
+    result["store_reports"] = folder_size(out / "store") + folder_size(out / "reports")
+    result["dagster_home"] = folder_size(out / "dagster_home")
+    return result
+
+
+def seed_cold(root: Path, department: str, year: int) -> dict:
+    """`perfeval run` of the seed partition on the demo configuration, fresh store and DAGSTER_HOME,
+    its landing folder (and its peers') generated first: imports included, as a user meets it."""
+    seed = root / "seed"
+    landing = seed / "landing"
+    env = {**os.environ, "PERFEVAL_LANDING": str(landing)}
+    env.pop("PERFEVAL_CONFIG", None)
+    perfeval = str(Path(sys.executable).parent / "perfeval")
+    if not (landing / str(year) / department).is_dir():
+        subprocess.run(
+            [perfeval, "demo", "-y", str(year)],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    out = seed / "run"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "dagster_home").mkdir(parents=True)
+    (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    env |= {
+        "PERFEVAL_STORE": str(out / "store"),
+        "PERFEVAL_REPORTS": str(out / "reports"),
+        "DAGSTER_HOME": str(out / "dagster_home"),
+    }
+    return run_measured(
+        "seed cold", [perfeval, "run", "-d", department, "-y", str(year)], env, seed / "run.log"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m perfeval_pipeline.bench.province", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--depts", type=int, default=24, help="departments to generate (default 24)")
+    parser.add_argument(
+        "--depts",
+        type=int,
+        default=32,
+        help="departments to generate (default 32; at least twice the workers; a multiple of 16 gives both "
+        "runs the same mix of the demo's 8 departments)",
+    )
     parser.add_argument(
         "--years", type=int, default=1, help="years per department, the latest of pipeline.yaml (default 1)"
     )
@@ -125,23 +277,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=0, help="worker processes (default: one per CPU)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain-Python baseline")
+    parser.add_argument(
+        "--seed",
+        default="jdz-zwsjj:2023",
+        help="the partition timed cold on the demo configuration, DEPARTMENT:YEAR ('' to skip)",
+    )
     args = parser.parse_args(argv)
+    workers = args.workers or os.cpu_count() or 1
+    if args.depts // 2 < workers:
+        # Fewer partitions than workers run in fewer processes: the two sizes would not lie on one line.
+        parser.error(f"--depts must be at least {2 * workers}: the smaller run needs a partition per worker")
 
     root: Path = args.dir
     root.mkdir(parents=True, exist_ok=True)
-    base = load_settings(Paths.resolve())
-    years = sorted(base.years)[-args.years :]
-    config = write_config(root, args.depts, years)
+    adopt_orphans()
+    years = sorted(load_settings(Paths.resolve()).years)[-args.years :]
+    configs = {
+        "half": write_config(root / "half", args.depts // 2, years),
+        "all": write_config(root, args.depts, years),
+    }
     landing = root / "landing"
-    env = {**os.environ, "PERFEVAL_CONFIG": str(config), "PERFEVAL_LANDING": str(landing)}
-    settings = load_settings(Paths.resolve(config_dir=config, landing_dir=landing))
-    partitions = len(settings.partitions)
-    bin_dir = Path(sys.executable).parent
-
     t0 = time.perf_counter()
     subprocess.run(
-        [str(bin_dir / "perfeval"), "demo"],
-        env=env,
+        [str(Path(sys.executable).parent / "perfeval"), "demo"],
+        env={**os.environ, "PERFEVAL_CONFIG": str(configs["all"]), "PERFEVAL_LANDING": str(landing)},
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -149,62 +308,84 @@ def main(argv: list[str] | None = None) -> int:
     generated = time.perf_counter() - t0
     landing_bytes = folder_size(landing)
 
-    variants = []
-    for name in ("dagster", "baseline"):
-        if name == "baseline" and args.no_baseline:
-            continue
-        out = root / name
-        shutil.rmtree(out, ignore_errors=True)
-        venv = {
-            **env,
-            "PERFEVAL_STORE": str(out / "store"),
-            "PERFEVAL_REPORTS": str(out / "reports"),
-            "DAGSTER_HOME": str(out / "dagster_home"),
-        }
-        (out / "dagster_home").mkdir(parents=True)
-        (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        workers = ["--workers", str(args.workers)] if args.workers else []
-        command = (
-            [str(bin_dir / "perfeval"), "run", *workers]
-            if name == "dagster"
-            else [sys.executable, "-m", "perfeval_pipeline.bench.baseline", *workers]
-        )
-        result = run_variant(name, command, venv, root / f"{name}.log")
-        result["store_reports"] = folder_size(out / "store") + folder_size(out / "reports")
-        result["dagster_home"] = folder_size(out / "dagster_home")
-        variants.append(result)
+    names = ["dagster"] if args.no_baseline else ["dagster", "baseline"]
+    runs = [
+        run_variant(name, config, landing, root / name / size, args.workers, root / f"{name}-{size}.log")
+        for name in names
+        for size, config in configs.items()
+    ]
+    fits = {name: fit(*[r for r in runs if r["name"] == name]) for name in names}
+    floor = run_measured("imports", [sys.executable, "-c", IMPORTS], dict(os.environ), root / "imports.log")
+    cold = None
+    if args.seed:
+        department, year = args.seed.split(":")
+        cold = seed_cold(root, department, int(year))
 
-    cores = os.cpu_count() or 1
     load = os.getloadavg()
+    sizes = " and ".join(str(r["partitions"]) for r in runs[:2])
     print(
-        f"bench-province: {partitions} partitions ({args.depts} departments × {len(years)} year(s) {years}), "
-        f"{cores} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"bench-province: {args.depts} departments × {len(years)} year(s) {years}, runs of {sizes} partitions, "
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
+    partitions = runs[1]["partitions"]
     print(
-        f"  landing {landing_bytes / 1e6:.1f} MB ({landing_bytes / 1e6 / partitions:.1f} MB per partition), generated in {generated:.0f} s"
+        f"  landing {landing_bytes / 1e6:.1f} MB ({landing_bytes / 1e6 / partitions:.1f} MB per partition), "
+        f"generated in {generated:.0f} s"
     )
-    for v in variants:
-        per_cpu, per_wall = v["cpu"] / partitions, v["wall"] / partitions
-        eta = per_wall * TARGET_PARTITIONS / 60
+    for r in runs:
         print(
-            f"  {v['name']:<8} exit {v['exit']}  wall {v['wall']:7.1f} s  cpu {v['cpu']:7.1f} s  "
-            f"per partition: cpu {per_cpu:.2f} s, wall {per_wall:.2f} s  peak RSS {v['rss_mb']:.0f} MB"
+            f"  {r['name']:<8} {r['partitions']:4d} partitions ({r['landing'] / 1e6:5.1f} MB)  exit {r['exit']}  wall {r['wall']:7.1f} s  "
+            f"cpu {r['cpu']:7.1f} s  peak RSS {r['rss_mb']:5.0f} MB  store+reports {r['store_reports'] / 1e6:6.1f} MB  "
+            f"DAGSTER_HOME {r['dagster_home'] / 1e3:7.0f} KB"
         )
+    print("  fitted, fixed + per partition:")
+    for name, f in fits.items():
         print(
-            f"           store+reports {v['store_reports'] / 1e6:.1f} MB = {v['store_reports'] / max(landing_bytes, 1):.2f}× landing; "
-            f"DAGSTER_HOME {v['dagster_home'] / 1e3 / partitions:.1f} KB per partition; "
-            f"660 partitions at this rate: {eta:.1f} min wall"
+            f"    {name:<8} cpu {f.cpu_fixed:6.1f} s + {f.cpu_per_partition:5.2f} s  "
+            f"wall {f.wall_fixed:6.1f} s + {f.wall_per_partition:5.2f} s  "
+            f"{TARGET_PARTITIONS} partitions: {f.wall_at(TARGET_PARTITIONS) / 60:.1f} min wall"
         )
-        print(f"           command: {v['command']}  (log {v['log']})")
-    if len(variants) == 2:
-        d, b = variants
-        print(f"  dagster / baseline: cpu {d['cpu'] / b['cpu']:.2f}×, wall {d['wall'] / b['wall']:.2f}×")
-    if variants:
-        report_targets(variants, partitions, landing_bytes)
+        if f.cpu_fixed < 0 or f.wall_fixed < 0:
+            # The line through two points overstates the slope when the added partitions cost more.
+            largest = [r for r in runs if r["name"] == name][-1]
+            print(
+                f"      note: a negative fixed part: the larger run cost more per partition than the smaller "
+                f"(landing sizes above, chunking, load); its average, {largest['cpu'] / largest['partitions']:.2f} s "
+                f"of CPU per partition, fixed part included, bounds the figure from above"
+            )
+    if "baseline" in fits:
+        d, b = fits["dagster"], fits["baseline"]
+        whole = runs[1]["cpu"] / runs[3]["cpu"]
+        print(
+            f"    dagster / baseline: cpu per partition {d.cpu_per_partition / b.cpu_per_partition:.2f}×, "
+            f"cpu of the whole {partitions}-partition run {whole:.2f}×"
+        )
+    steps = runs[-1]["costs"]
+    if steps:
+        n = runs[-1]["partitions"]
+        print(f"  where a partition's CPU goes (baseline, {n} partitions, seconds per partition by step):")
+        print(
+            "    "
+            + "  ".join(f"{k} {v / n:.2f}" for k, v in steps.items())
+            + f"  = {sum(steps.values()) / n:.2f} s"
+        )
     print(
-        f"  environment: PERFEVAL_CONFIG={config} PERFEVAL_LANDING={landing} (each variant: own store, reports, DAGSTER_HOME under {root})"
+        f"  import floor of one process: cpu {floor['cpu']:.1f} s, wall {floor['wall']:.1f} s ({floor['command']})"
     )
-    return max(v["exit"] for v in variants) if variants else 0
+    if cold is not None:
+        print(
+            f"  seed partition cold: exit {cold['exit']}, wall {cold['wall']:.1f} s, cpu {cold['cpu']:.1f} s, "
+            f"peak RSS {cold['rss_mb']:.0f} MB ({cold['command']}; log {cold['log']})"
+        )
+    report_targets(targets(fits, runs, landing_bytes, cold["wall"] if cold else None))
+    print(
+        f"  commands (environment: PERFEVAL_CONFIG, PERFEVAL_LANDING={landing}, own store, reports and DAGSTER_HOME under {root}):"
+    )
+    for r in runs:
+        print(
+            f"    {r['name']} {r['partitions']}: PERFEVAL_CONFIG={r['config']} {r['command']}  (log {r['log']})"
+        )
+    return max(r["exit"] for r in runs)
 
 
 if __name__ == "__main__":

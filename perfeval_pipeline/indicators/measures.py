@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from perfeval_pipeline.config.models import Department
 from perfeval_pipeline.indicators.framework import (
@@ -27,6 +28,7 @@ from perfeval_pipeline.indicators.framework import (
 from perfeval_pipeline.indicators.views import ROW
 
 EVIDENCE_COLUMNS = ["indicator_id", "role", "source_table", ROW, "amount"]
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default for text
 # Views name their rows by the stored table they extend.
 VIEW_SOURCES = {"asset_register.assets_checked": "asset_register.assets"}
 
@@ -65,8 +67,10 @@ class MeasureContext:
     def __init__(self, views: dict[str, pd.DataFrame], dept: Department):
         self.views, self.dept = views, dept
         self.con = duckdb.connect(":memory:", config={"threads": 1, "enable_external_access": False})
+        # Arrow tables, converted once: DuckDB scans a pandas frame of Arrow-backed columns by
+        # converting it again for every query.
         for name, frame in views.items():
-            self.con.register(name, frame)
+            self.con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
 
     def close(self) -> None:
         self.con.close()
@@ -141,12 +145,21 @@ class MeasureContext:
         return records
 
 
+def _same_text(value: str, n: int) -> pd.arrays.ArrowStringArray:
+    """`value` n times as a text column (pandas' default text dtype), repeated in Arrow: filling a
+    column from a scalar costs pandas a Python string per row, and evidence runs to 25万 rows."""
+    one = pa.array([value], pa.large_string())
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype="int8")), one).cast(pa.large_string())
+    return pd.arrays.ArrowStringArray(pa.chunked_array([text]), dtype=TEXT)
+
+
 def _evidence(indicator_id: str, role: str, side: SideRows) -> pd.DataFrame:
+    n = len(side.rows)
     return pd.DataFrame(
         {
-            "indicator_id": indicator_id,
-            "role": role,
-            "source_table": VIEW_SOURCES.get(side.table, side.table),
+            "indicator_id": _same_text(indicator_id, n),
+            "role": _same_text(role, n),
+            "source_table": _same_text(VIEW_SOURCES.get(side.table, side.table), n),
             ROW: side.rows.astype("int32"),
             "amount": side.amounts,
         },

@@ -15,7 +15,7 @@ import pandas as pd
 
 from perfeval_pipeline.catalog import PEER_BENCHMARKS
 from perfeval_pipeline.config.settings import Settings
-from perfeval_pipeline.indicators.compute import compute_indicators
+from perfeval_pipeline.indicators.compute import IndicatorResults, compute_indicators
 from perfeval_pipeline.indicators.framework import (
     CountMeasure,
     Framework,
@@ -94,25 +94,33 @@ def members(settings: Settings, department: str) -> tuple[tuple[str, ...], tuple
 
 
 def peer_values_from(
-    settings: Settings, pq: PartitionQuality, specs: list[IndicatorSpec]
+    settings: Settings,
+    pq: PartitionQuality,
+    specs: list[IndicatorSpec],
+    computed: IndicatorResults | None = None,
 ) -> dict[str, PeerValue]:
     """A partition's own values of peer-scored indicators, from its clean tables, each gated on the
-    feeds it reads only."""
+    feeds it reads only. `computed`: the partition's indicators already computed from the same
+    tables (a usable partition's); else the specs that pass their gates are computed together."""
     out = {}
     dept = settings.department(pq.department)
     framework = settings.frameworks[dept.framework]
+    passed = []
     for spec in specs:
         if spec.id not in framework.ids:
             out[spec.id] = PeerValue(pq.department, None, f"框架{framework.name}无此指标")
             continue
-        needed = feeds_of(spec)
-        reasons = gate(pq, settings, needed)
+        reasons = gate(pq, settings, feeds_of(spec))
         if reasons:
             out[spec.id] = PeerValue(pq.department, None, reasons[0])
-            continue
-        value = compute_indicators(pq.clean_tables(), dept, pq.year, framework, only={spec.id}).get(spec.id)
-        out[spec.id] = PeerValue(pq.department, value.value, value.reason)
-    return out
+        else:
+            passed.append(spec.id)
+    if passed and computed is None:
+        computed = compute_indicators(pq.clean_tables(), dept, pq.year, framework, only=set(passed))
+    for iid in passed:
+        value = computed.get(iid)
+        out[iid] = PeerValue(pq.department, value.value, value.reason)
+    return {s.id: out[s.id] for s in specs}
 
 
 def read_peer_values(

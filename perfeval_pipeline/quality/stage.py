@@ -13,6 +13,7 @@ import pandas as pd
 
 from perfeval_pipeline.catalog import QUALITY, rows_dataset
 from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.costs import step
 from perfeval_pipeline.feeds.files import StructuralIssue, read_landing_file, rel_path, safe_text, scan_folder
 from perfeval_pipeline.feeds.readers import FeedRead, read_feed
 from perfeval_pipeline.feeds.typing import PARSE_ERRORS
@@ -78,9 +79,10 @@ def ingest(
         raise ValueError(f"ingest one year at a time, got {sorted(years)}")
     reads, ignored = {}, {}
     for department, year in partitions:
-        reads[(department, year)], ignored[(department, year)] = read_partition(
-            settings, department, year, feeds
-        )
+        with step("reading"):
+            reads[(department, year)], ignored[(department, year)] = read_partition(
+                settings, department, year, feeds
+            )
     validated = validate_chunk(reads, settings, years.pop())
     out = {}
     for p in partitions:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.costs import step
 from perfeval_pipeline.feeds.contracts import TableContract
 from perfeval_pipeline.feeds.files import LandingFile, StructuralIssue, safe_text
 from perfeval_pipeline.feeds.readers import SOURCE_COLUMNS, FeedRead, RawTable, text_series
@@ -342,10 +343,12 @@ def validate_chunk(
             for p in partitions:
                 raw = reads[p][feed].tables.get(tname) if feed in reads[p] else None
                 raws[p] = raw
-                frames.append(_typed(raw or empty_raw_table(tcontract), settings, p[0], f"{p[0]}|{p[1]}"))
+                with step("typing"):
+                    frames.append(_typed(raw or empty_raw_table(tcontract), settings, p[0], f"{p[0]}|{p[1]}"))
             frame = pd.concat(frames, ignore_index=True)
             if len(frame):
-                reasons, per_check = _apply(frame, tcontract, ctx)
+                with step("great_expectations"):
+                    reasons, per_check = _apply(frame, tcontract, ctx)
             else:  # no rows in the whole chunk: every row-level expectation holds, nothing to run
                 reasons, per_check = pd.Series([], dtype=object), []
             offsets = np.cumsum([0] + [len(f) for f in frames])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from perfeval_pipeline.catalog import FORM_DOCX, FORM_XLSX, RESULT, SUMMARY
 from perfeval_pipeline.config.settings import Settings
+from perfeval_pipeline.costs import step
 from perfeval_pipeline.render.chart import render_chart
 from perfeval_pipeline.render.docx_form import render_docx
 from perfeval_pipeline.render.summary import render_summary
@@ -33,7 +34,8 @@ def load_result(path: Path) -> dict:
 
 def _timed(seconds: dict[str, float], key: str, fn, *args, **kwargs):
     started = time.perf_counter()
-    out = fn(*args, **kwargs)
+    with step(key):
+        out = fn(*args, **kwargs)
     seconds[key] = round(time.perf_counter() - started, 3)
     return out
 
