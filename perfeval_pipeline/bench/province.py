@@ -186,18 +186,25 @@ def run_measured(name: str, argv: list[str], env: dict[str, str], log: Path) -> 
     }
 
 
-def run_variant(name: str, config: Path, landing: Path, out: Path, workers: int, log: Path) -> dict:
-    """One variant over every partition of `config`, in fresh store, reports and DAGSTER_HOME."""
+def fresh_outputs(out: Path) -> dict[str, str]:
+    """An empty store, reports folder and DAGSTER_HOME under `out`: the variables that point a run there."""
     shutil.rmtree(out, ignore_errors=True)
     (out / "dagster_home").mkdir(parents=True)
     (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return {
+        "PERFEVAL_STORE": str(out / "store"),
+        "PERFEVAL_REPORTS": str(out / "reports"),
+        "DAGSTER_HOME": str(out / "dagster_home"),
+    }
+
+
+def run_variant(name: str, config: Path, landing: Path, out: Path, workers: int, log: Path) -> dict:
+    """One variant over every partition of `config`, in fresh store, reports and DAGSTER_HOME."""
     env = {
         **os.environ,
         "PERFEVAL_CONFIG": str(config),
         "PERFEVAL_LANDING": str(landing),
-        "PERFEVAL_STORE": str(out / "store"),
-        "PERFEVAL_REPORTS": str(out / "reports"),
-        "DAGSTER_HOME": str(out / "dagster_home"),
+        **fresh_outputs(out),
     }
     bin_dir = Path(sys.executable).parent
     flags = ["--workers", str(workers)] if workers else []
@@ -241,15 +248,7 @@ def seed_cold(root: Path, department: str, year: int) -> dict:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    out = seed / "run"
-    shutil.rmtree(out, ignore_errors=True)
-    (out / "dagster_home").mkdir(parents=True)
-    (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    env |= {
-        "PERFEVAL_STORE": str(out / "store"),
-        "PERFEVAL_REPORTS": str(out / "reports"),
-        "DAGSTER_HOME": str(out / "dagster_home"),
-    }
+    env |= fresh_outputs(seed / "run")
     return run_measured(
         "seed cold", [perfeval, "run", "-d", department, "-y", str(year)], env, seed / "run.log"
     )
