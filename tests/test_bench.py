@@ -7,7 +7,7 @@ import time
 import pytest
 
 from perfeval_pipeline import costs
-from perfeval_pipeline.bench.province import Fit, fit, targets
+from perfeval_pipeline.bench.province import Fit, average, fit, targets
 
 
 def run(name: str, partitions: int, cpu: float, wall: float, home: int = 0, rss: float = 500.0) -> dict:
@@ -96,3 +96,15 @@ def test_a_step_inside_another_counts_once():
     spent = costs.take()
     assert spent["inner"] >= 0.05
     assert 0.03 <= spent["outer"] < 0.05  # its own work, not the inner step's
+
+
+def test_a_line_that_slopes_down_is_not_taken_for_a_cost():
+    # The larger run barely cost more: noise, not a partition costing 0.25 s.
+    small, large = run("dagster", 2, 39.3, 31.3, 948_000), run("dagster", 4, 40.8, 30.3, 1_359_000)
+    assert fit(small, large).plausible is False
+    upper = average(large)
+    assert upper.plausible
+    assert upper.cpu_per_partition == pytest.approx(40.8 / 4)
+    assert upper.wall_at(660) == pytest.approx(660 * 30.3 / 4)
+    assert upper.dagster_home_per_partition == pytest.approx(1_359_000 / 4)
+    assert fit(run("d", 4, 32, 18), run("d", 8, 44, 24)).plausible

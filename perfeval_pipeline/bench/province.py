@@ -53,6 +53,19 @@ class Fit:
     def wall_at(self, partitions: int) -> float:
         return self.wall_fixed + self.wall_per_partition * partitions
 
+    @property
+    def plausible(self) -> bool:
+        """A line through two noisy runs can slope down or start below zero (the added partitions
+        bigger, other chunking, the load): then it says nothing about a partition's cost."""
+        costs = (self.cpu_fixed, self.cpu_per_partition, self.wall_fixed, self.wall_per_partition)
+        return min(costs) >= 0 and self.cpu_per_partition > 0 and self.wall_per_partition > 0
+
+
+def average(run: dict) -> Fit:
+    """A run's cost per partition with its fixed part included: an upper bound of the fitted one."""
+    n = run["partitions"]
+    return Fit(0.0, run["cpu"] / n, 0.0, run["wall"] / n, run["dagster_home"] / n)
+
 
 def fit(small: dict, large: dict) -> Fit:
     """The line through the two runs (each: partitions, cpu, wall, dagster_home)."""
@@ -314,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         for size, config in configs.items()
     ]
     fits = {name: fit(*[r for r in runs if r["name"] == name]) for name in names}
+    averaged = [name for name, f in fits.items() if not f.plausible]
+    for name in averaged:  # the larger run's average, fixed part included, stands in for the fit
+        fits[name] = average([r for r in runs if r["name"] == name][-1])
     floor = run_measured("imports", [sys.executable, "-c", IMPORTS], dict(os.environ), root / "imports.log")
     cold = None
     if args.seed:
@@ -344,13 +360,10 @@ def main(argv: list[str] | None = None) -> int:
             f"wall {f.wall_fixed:6.1f} s + {f.wall_per_partition:5.2f} s  "
             f"{TARGET_PARTITIONS} partitions: {f.wall_at(TARGET_PARTITIONS) / 60:.1f} min wall"
         )
-        if f.cpu_fixed < 0 or f.wall_fixed < 0:
-            # The line through two points overstates the slope when the added partitions cost more.
-            largest = [r for r in runs if r["name"] == name][-1]
+        if name in averaged:
             print(
-                f"      note: a negative fixed part: the larger run cost more per partition than the smaller "
-                f"(landing sizes above, chunking, load); its average, {largest['cpu'] / largest['partitions']:.2f} s "
-                f"of CPU per partition, fixed part included, bounds the figure from above"
+                "      note: the two runs gave no usable line (a negative part: landing sizes above, chunking, "
+                "load); these are the larger run's averages, fixed part included, an upper bound"
             )
     if "baseline" in fits:
         d, b = fits["dagster"], fits["baseline"]
